@@ -1,0 +1,31 @@
+"""gan-theory: check the theory of generative adversarial networks numerically.
+
+The exact engine (densities, error-controlled quadrature, D*, V(D, G), C(G), divergences):
+
+>>> import gan_theory as gt
+>>> from torch.distributions import Normal
+>>> c = gt.criterion(Normal(0., 1.), Normal(1., 1.5))
+>>> abs(c.value - (-gt.LOG4 + 2 * gt.jsd(Normal(0., 1.), Normal(1., 1.5)).value)) < 1e-12
+True
+"""
+
+import math
+
+from . import montecarlo, toys
+from .closed_forms import register_closed_form
+from .densities import as_density, register_hints
+from .discriminator import OptimalDiscriminator, optimal_discriminator
+from .divergences import f_divergence, jsd, kl, wasserstein1
+from .results import AccuracyError, IntegralResult, MonteCarloResult
+from .value import criterion, value_function
+
+__version__ = "0.1.0"
+
+#: log 4, the value -C(G) takes at the optimum p_g = p_data.
+LOG4 = math.log(4.0)
+
+__all__ = [
+    "AccuracyError", "IntegralResult", "LOG4", "MonteCarloResult", "OptimalDiscriminator", "as_density",
+    "criterion", "f_divergence", "jsd", "kl", "montecarlo", "optimal_discriminator", "register_closed_form",
+    "register_hints", "toys", "value_function", "wasserstein1", "__version__",
+]

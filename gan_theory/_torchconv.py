@@ -1,0 +1,118 @@
+"""Rebuilding torch distributions in float64, and checking their parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.distributions as td
+from torch.distributions import constraints
+
+__all__ = ["check_parameters", "parameters", "to_float64"]
+
+_DTYPE = torch.float64
+
+
+def _f64(v: Any) -> Any:
+    if isinstance(v, torch.Tensor):
+        return v.detach().to(_DTYPE)
+    if isinstance(v, float):
+        return torch.tensor(v, dtype=_DTYPE)
+    return v
+
+
+def _convert_transform(t: td.Transform) -> td.Transform:
+    if isinstance(t, td.AffineTransform):
+        return td.AffineTransform(_f64(t.loc), _f64(t.scale), event_dim=t.event_dim)
+    if isinstance(t, td.ComposeTransform):
+        return td.ComposeTransform([_convert_transform(p) for p in t.parts])
+    return t
+
+
+def to_float64(dist: td.Distribution) -> td.Distribution:
+    """Rebuild a torch distribution with float64 parameters and argument validation off.
+
+    Handles the families of ``torch.distributions`` whose constructor takes the names in
+    ``arg_constraints`` (Normal, Laplace, StudentT, Gamma, Beta, Uniform, ...), and the
+    wrappers ``MixtureSameFamily``, ``Independent``, ``TransformedDistribution`` and
+    ``MultivariateNormal``. Validation is turned off in the copy because the quadrature
+    evaluates log-densities outside the support (where they are ``-inf``); the parameters are
+    checked separately by :func:`as_density`.
+
+    Raises
+    ------
+    TypeError
+        If the distribution's type cannot be rebuilt.
+    """
+    if isinstance(dist, td.MixtureSameFamily):
+        mix = td.Categorical(logits=_f64(dist.mixture_distribution.logits), validate_args=False)
+        return td.MixtureSameFamily(mix, to_float64(dist.component_distribution), validate_args=False)
+    if isinstance(dist, td.Independent):
+        return td.Independent(to_float64(dist.base_dist), dist.reinterpreted_batch_ndims, validate_args=False)
+    if isinstance(dist, td.MultivariateNormal):
+        return td.MultivariateNormal(_f64(dist.loc), scale_tril=_f64(dist.scale_tril), validate_args=False)
+    if type(dist) is td.TransformedDistribution:
+        return td.TransformedDistribution(to_float64(dist.base_dist),
+                                          [_convert_transform(t) for t in dist.transforms], validate_args=False)
+    if isinstance(dist, td.Uniform):
+        return td.Uniform(_f64(dist.low), _f64(dist.high), validate_args=False)
+    names = list(dist.arg_constraints)
+    try:
+        params = {k: _f64(getattr(dist, k)) for k in names}
+        return type(dist)(**params, validate_args=False)
+    except (TypeError, ValueError, AttributeError, NotImplementedError) as exc:
+        raise TypeError(f"cannot rebuild {type(dist).__name__} with float64 parameters: {exc}") from exc
+
+
+def _walk(dist: td.Distribution, prefix: str = ""):
+    """Yield (distribution, path prefix) for ``dist`` and every distribution nested in it."""
+    yield dist, prefix
+    if isinstance(dist, td.MixtureSameFamily):
+        yield from _walk(dist.mixture_distribution, prefix + "mixture_distribution.")
+        yield from _walk(dist.component_distribution, prefix + "component_distribution.")
+    elif isinstance(dist, (td.Independent, td.TransformedDistribution)) and hasattr(dist, "base_dist"):
+        yield from _walk(dist.base_dist, prefix + "base_dist.")
+
+
+def parameters(dist: td.Distribution) -> dict[str, torch.Tensor]:
+    """The tensor parameters of a distribution and of the distributions and affine transforms
+    nested in it, keyed by dotted path."""
+    out: dict[str, torch.Tensor] = {}
+    for d, prefix in _walk(dist):
+        if isinstance(d, td.MultivariateNormal):
+            out[prefix + "loc"] = d.loc
+            out[prefix + "scale_tril"] = d.scale_tril
+            continue
+        if isinstance(d, td.Categorical):
+            out[prefix + "probs"] = d.probs
+            continue
+        for k in d.arg_constraints:
+            v = getattr(d, k, None)
+            if isinstance(v, torch.Tensor):
+                out[prefix + k] = v
+        for i, t in enumerate(getattr(d, "transforms", [])):
+            for k in ("loc", "scale"):
+                v = getattr(t, k, None)
+                if isinstance(v, torch.Tensor):
+                    out[f"{prefix}transforms[{i}].{k}"] = v
+    return out
+
+
+def check_parameters(dist: td.Distribution, name: str) -> None:
+    """Raise a ValueError naming the argument and the parameter if any parameter (of ``dist`` or
+    of a distribution nested in it) is NaN, infinite or outside its constraint."""
+    for pname, value in parameters(dist).items():
+        v = value.detach()
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            bad = v[~torch.isfinite(v)].flatten()[0].item()
+            raise ValueError(f"{name}: parameter {pname!r} of {type(dist).__name__} must be finite, found {bad}")
+    for d, prefix in _walk(dist):
+        if isinstance(d, td.Categorical):
+            continue
+        for pname, c in d.arg_constraints.items():
+            if constraints.is_dependent(c):
+                continue
+            v = getattr(d, pname, None)
+            if isinstance(v, torch.Tensor) and not bool(c.check(v).all()):
+                raise ValueError(f"{name}: parameter {prefix + pname!r} of {type(dist).__name__} must satisfy "
+                                 f"{c}, found {v.detach().flatten().tolist()[:6]}")

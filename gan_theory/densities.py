@@ -1,0 +1,297 @@
+"""Densities: what gan-theory accepts wherever a density is expected, and how it reads them.
+
+Accepted inputs
+---------------
+* any ``torch.distributions.Distribution`` with ``batch_shape == ()`` and ``event_shape`` equal
+  to ``()`` (a density on R) or ``(2,)`` (a density on R^2), with a continuous support;
+* any frozen 1-D continuous ``scipy.stats`` distribution (``scipy.stats.norm(0, 1)``);
+* the name of a toy target from :mod:`gan_theory.toys` (``"ring"``).
+
+The theory engine reads a density through :class:`Density`, a thin internal view that
+
+* evaluates the log-density in float64 on NumPy arrays: NumPy formulas for the common
+  families (:mod:`gan_theory._fastpdf`), otherwise ``log_prob`` of the distribution rebuilt
+  with float64 parameters; points outside the support get ``-inf``, not NaN or an error;
+* knows where the mass is (:class:`~gan_theory._hints.Hints`): the support box, the centres
+  and scales of the modes, the points where the density is not smooth. The quadrature uses
+  them to place its initial cells, so narrow modes are never stepped over.
+
+Everything a user passes is validated here, with errors that name the argument.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributions as td
+
+from ._fastpdf import fast_view
+from ._hints import Hints, register_hints, torch_hints
+from ._scipybridge import is_scipy_frozen, scipy_cdf_sf
+from ._torchconv import check_parameters, parameters, to_float64
+from .results import AccuracyError
+
+__all__ = ["Density", "DensityLike", "Hints", "as_density", "as_pair", "register_hints", "to_float64"]
+
+_DTYPE = torch.float64
+_EPS64 = float(np.finfo(np.float64).eps)
+_EPS32 = float(np.finfo(np.float32).eps)
+
+DensityLike = Any  # torch Distribution, frozen scipy.stats distribution, toy name or Density
+
+
+class Density:
+    """A float64, NumPy-facing view of a density, with quadrature hints (internal).
+
+    Use :func:`as_density` to make one.
+
+    Attributes
+    ----------
+    source : object
+        What the user passed.
+    name : str
+        The argument name used in error messages (``"p_data"``, ``"p_g"``, ...).
+    dim : int
+        1 or 2.
+    hints : Hints
+        Where the mass lies.
+    eps : float
+        Relative precision of :meth:`log_prob` (float64 epsilon, or float32 epsilon for a
+        distribution that can only be evaluated in float32).
+    normalised : bool
+        Whether the density is known to integrate to 1 (a family with a fast path); otherwise
+        the quadrature checks its mass.
+    """
+
+    def __init__(self, source: Any, name: str, dim: int, hints: Hints, eps: float,
+                 log_prob: Callable[[np.ndarray], np.ndarray], checked: bool) -> None:
+        self.source = source
+        self.name = name
+        self.dim = dim
+        self.hints = hints
+        self.eps = eps
+        self._log_prob = log_prob
+        self._checked = checked
+        self.normalised = checked
+        self._dist: td.Distribution | None = None
+
+    @property
+    def dist(self) -> td.Distribution | None:
+        """The float64 torch distribution (``None`` for scipy.stats sources)."""
+        if self._dist is None and isinstance(self.source, td.Distribution):
+            try:
+                self._dist = to_float64(self.source)
+            except TypeError:
+                self._dist = self.source
+        return self._dist
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """Log-density at ``x`` (shape (n,) in 1-D, (n, 2) in 2-D); ``-inf`` off the support.
+
+        Raises
+        ------
+        ValueError
+            If the density returns NaN or ``+inf`` (not a density).
+        """
+        lp = self._log_prob(x)
+        if not self._checked:
+            if np.isnan(lp).any():
+                i = int(np.flatnonzero(np.isnan(lp))[0])
+                raise ValueError(f"{self.name}: log_prob returned NaN at x = {x[i]}; a density must have a "
+                                 f"log-density that is a number or -inf (off its support)")
+            if (lp == np.inf).any():
+                i = int(np.flatnonzero(lp == np.inf)[0])
+                raise AccuracyError(f"{self.name}: the density is infinite at x = {x[i]} (a singularity at "
+                                    f"the edge of its support that double precision cannot resolve there); the "
+                                    f"requested accuracy cannot be met")
+        return lp
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` float64 samples, shape (n,) or (n, 2), drawn reproducibly with ``generator``."""
+        if is_scipy_frozen(self.source):
+            seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
+            x = self.source.rvs(size=n, random_state=np.random.default_rng(seed))
+            return torch.as_tensor(np.asarray(x, dtype=np.float64))
+        out = sample_torch(self.dist, n, generator).to(_DTYPE)
+        return out.reshape((n,) if self.dim == 1 else (n, 2))
+
+    def cdf_sf(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """CDF and survival function at 1-D points, each accurate in its own tail."""
+        if is_scipy_frozen(self.source):
+            return (np.asarray(self.source.cdf(x), dtype=np.float64),
+                    np.asarray(self.source.sf(x), dtype=np.float64))
+        fn = scipy_cdf_sf(self.dist) if self.dim == 1 else None
+        if fn is None:
+            raise ValueError(f"{self.name}: no cumulative distribution function is known for "
+                             f"{type(self.source).__name__}; pass a scipy.stats distribution or a torch "
+                             f"family with a scipy equivalent (Normal, Laplace, StudentT, Gamma, Beta, ...)")
+        return fn(x)
+
+    def renamed(self, name: str) -> Density:
+        """The same density with another argument name for error messages."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.name = name
+        return new
+
+    def __repr__(self) -> str:
+        return f"Density({self.name}={self.source!r}, dim={self.dim})"
+
+
+def sample_torch(dist: td.Distribution, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Sample from a torch distribution reproducibly from ``generator``.
+
+    ``torch.distributions`` draws from the global generator; the global state is forked,
+    seeded from ``generator`` and restored afterwards, so the caller's global RNG is untouched
+    and the same ``generator`` state gives the same samples.
+    """
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            return dist.sample((n,))
+
+
+def _support_check(dist: td.Distribution, x: torch.Tensor) -> torch.Tensor:
+    """Boolean mask of the points of ``x`` inside the support (union over mixture components)."""
+    if isinstance(dist, td.MixtureSameFamily):
+        xx = x.unsqueeze(-1 - len(dist.event_shape))
+        return _support_check(dist.component_distribution, xx).any(-1)
+    return dist.support.check(x)
+
+
+def _torch_log_prob(dist: td.Distribution, dim: int, hints: Hints) -> Callable[[np.ndarray], np.ndarray]:
+    """Log-density through ``dist.log_prob``, with ``-inf`` off the support."""
+    bounded = bool(np.any(np.isfinite(hints.lower)) or np.any(np.isfinite(hints.upper)))
+    safe = torch.as_tensor(hints.centers[0] if dim == 2 else hints.centers[0, 0], dtype=_DTYPE)
+
+    def log_prob(x: np.ndarray) -> np.ndarray:
+        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+        with torch.no_grad():
+            if bounded:
+                inside = _support_check(dist, xt)
+                if not bool(inside.all()):
+                    xs = torch.where(inside.unsqueeze(-1) if dim == 2 else inside, xt, safe)
+                    return torch.where(inside, dist.log_prob(xs).to(_DTYPE), -math.inf).numpy()
+            return dist.log_prob(xt).to(_DTYPE).numpy()
+
+    return log_prob
+
+
+def _scipy_density(obj: Any, name: str) -> Density:
+    from scipy import stats
+
+    if not isinstance(obj.dist, stats.rv_continuous):
+        raise TypeError(f"{name}: expected a continuous scipy.stats distribution, got the discrete "
+                        f"{obj.dist.name}")
+    for v in list(obj.args) + list(obj.kwds.values()):
+        arr = np.asarray(v, dtype=np.float64)
+        if arr.shape != ():
+            raise ValueError(f"{name}: expected a single scipy.stats distribution with scalar "
+                             f"parameters, got a parameter of shape {arr.shape}")
+        if not np.isfinite(arr):
+            raise ValueError(f"{name}: parameters of scipy.stats.{obj.dist.name} must be finite, found {float(arr)}")
+    lo, hi = obj.support()
+    q = np.asarray(obj.ppf([0.25, 0.5, 0.75]), dtype=np.float64)
+    if not (lo < hi) or not np.all(np.isfinite(q)):
+        raise ValueError(f"{name}: scipy.stats.{obj.dist.name} has invalid parameters {obj.args} {obj.kwds}")
+    scale = max((q[2] - q[0]) / 1.349, 1e-300)
+    breaks = np.unique(np.array([b for b in (lo, hi) if np.isfinite(b)] + [q[1]], dtype=np.float64))
+    hints = Hints(np.array([lo], dtype=np.float64), np.array([hi], dtype=np.float64),
+                  np.array([[q[1]]]), np.array([[scale]]), (breaks,))
+
+    def log_prob(x: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(obj.logpdf(x), dtype=np.float64)
+
+    return Density(obj, name, 1, hints, _EPS64, log_prob, checked=False)
+
+
+def _param_dtype(dist: td.Distribution) -> torch.dtype:
+    for v in parameters(dist).values():
+        if v.is_floating_point():
+            return v.dtype
+    return torch.get_default_dtype()
+
+
+def as_density(obj: DensityLike, name: str = "p") -> Density:
+    """Validate ``obj`` and return the :class:`Density` view the engine computes with.
+
+    Parameters
+    ----------
+    obj : torch.distributions.Distribution, frozen scipy.stats distribution, str or Density
+        The density. A string is looked up in :mod:`gan_theory.toys` with default parameters.
+    name : str
+        The argument name to use in error messages (``"p_data"``, ``"p_g"``, ...).
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` is not a density (not a distribution, or a discrete one).
+    ValueError
+        If the event shape is not ``()`` or ``(2,)``, the batch shape is not ``()``, or a
+        parameter is NaN, infinite or outside its constraint.
+    """
+    if isinstance(obj, Density):
+        return obj if obj.name == name else obj.renamed(name)
+    if isinstance(obj, str):
+        from . import toys
+
+        return as_density(toys.make(obj), name)
+    if is_scipy_frozen(obj):
+        return _scipy_density(obj, name)
+    if hasattr(obj, "logpdf") and hasattr(obj, "rvs"):
+        raise TypeError(f"{name}: multivariate scipy.stats distributions are not supported; use a "
+                        f"torch.distributions object (e.g. MultivariateNormal) for a 2-D density")
+    if not isinstance(obj, td.Distribution):
+        raise TypeError(f"{name}: expected a density (a torch.distributions.Distribution with event_shape "
+                        f"() or (2,), a frozen 1-D scipy.stats distribution, or a toy name), "
+                        f"got {type(obj).__name__}")
+    if getattr(obj.support, "is_discrete", False):
+        raise TypeError(f"{name}: {type(obj).__name__} is a discrete distribution; a density with a "
+                        f"continuous support is needed")
+    if tuple(obj.event_shape) not in ((), (2,)):
+        raise ValueError(f"{name}: expected event_shape () for a 1-D density or (2,) for a 2-D density, "
+                         f"got event_shape {tuple(obj.event_shape)}")
+    if tuple(obj.batch_shape) != ():
+        raise ValueError(f"{name}: expected a single density (batch_shape ()), got batch_shape "
+                         f"{tuple(obj.batch_shape)}")
+    dim = 1 if tuple(obj.event_shape) == () else 2
+    fast = fast_view(obj, name)
+    if fast is not None:
+        return Density(obj, name, dim, fast.hints, _EPS64, fast.log_prob, checked=True)
+    check_parameters(obj, name)
+    density = Density(obj, name, dim, None, _EPS64, None, checked=False)  # hints and log_prob below
+    hints = torch_hints(obj, dim, lambda n: density.sample(n, torch.Generator().manual_seed(0)))
+    if not np.all(np.isfinite(hints.centers)) or not np.all(hints.scales > 0):
+        raise ValueError(f"{name}: could not locate the mass of {type(obj).__name__} "
+                         f"(centres {hints.centers.tolist()}, scales {hints.scales.tolist()})")
+    density.hints = hints
+    dist = density.dist
+    probe = torch.as_tensor(hints.centers[0, 0] if dim == 1 else hints.centers[0], dtype=_DTYPE)
+    with torch.no_grad():
+        lp_new = dist.log_prob(probe)
+        lp_old = obj.log_prob(probe.to(_param_dtype(obj)))
+    if lp_new.dtype != _DTYPE:
+        density.eps = _EPS32
+        warnings.warn(f"{name}: {type(obj).__name__} evaluates its log-density in {lp_new.dtype}, so "
+                      f"results are limited to about {_EPS32:.0e} relative accuracy", stacklevel=3)
+    elif dist is not obj and not torch.allclose(lp_new, lp_old.to(_DTYPE), rtol=1e-4, atol=1e-4):
+        raise TypeError(f"{name}: rebuilding {type(obj).__name__} in float64 changed its log-density "
+                        f"({lp_old.item()} -> {lp_new.item()}); this type is not supported")
+    density._log_prob = _torch_log_prob(dist, dim, hints)
+    return density
+
+
+def as_pair(p: DensityLike, q: DensityLike, names: tuple[str, str] = ("p", "q")) -> tuple[Density, Density]:
+    """Validate two densities and check that they live in the same dimension."""
+    dp, dq = as_density(p, names[0]), as_density(q, names[1])
+    if dp.dim != dq.dim:
+        raise ValueError(f"{names[0]} and {names[1]}: densities must have the same dimension; "
+                         f"{names[0]} is {dp.dim}-D, {names[1]} is {dq.dim}-D")
+    return dp, dq

@@ -1,0 +1,113 @@
+"""Result objects returned by the integrators, the closed forms and the Monte Carlo estimators.
+
+Every computed quantity carries its error: ``result.value`` and ``result.error`` with
+``|value - truth| <= error`` (deterministic methods) or with the stated confidence (Monte
+Carlo). ``float(result)`` gives the value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+class AccuracyError(ArithmeticError):
+    """Raised when a requested accuracy cannot be met; never a silently wrong number.
+
+    Attributes
+    ----------
+    estimate : float
+        The best estimate reached before giving up (do not use it as a result).
+    error : float
+        Its error bound, which exceeds the requested tolerance.
+    tolerance : float
+        The tolerance that was asked for.
+    """
+
+    def __init__(self, message: str, *, estimate: float = math.nan, error: float = math.inf,
+                 tolerance: float = math.nan) -> None:
+        super().__init__(message)
+        self.estimate = estimate
+        self.error = error
+        self.tolerance = tolerance
+
+
+@dataclass(frozen=True)
+class IntegralResult:
+    """A deterministic result with an error bound.
+
+    Attributes
+    ----------
+    value : float
+        The computed value (may be ``inf`` when the quantity is infinite, e.g. a KL
+        divergence where ``p`` has mass on which ``q`` vanishes).
+    error : float
+        A bound on ``|value - exact|``: the quadrature error estimate (sum over cells of
+        ``|Kronrod - Gauss|``), plus the floating-point error of evaluating and summing the
+        integrand. Zero for an exact infinity.
+    method : str
+        ``"quadrature"`` or ``"closed form"``.
+    evaluations : int
+        Number of integrand evaluations (0 for closed forms).
+    cells : int
+        Number of quadrature cells (panels in 1-D, rectangles in 2-D) in the final partition.
+    """
+
+    value: float
+    error: float
+    method: str = "quadrature"
+    evaluations: int = 0
+    cells: int = 0
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __repr__(self) -> str:
+        return (f"IntegralResult(value={self.value!r}, error={self.error:.3g}, method={self.method!r}, "
+                f"evaluations={self.evaluations}, cells={self.cells})")
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """A Monte Carlo estimate with a central-limit-theorem confidence interval.
+
+    Attributes
+    ----------
+    value : float
+        The sample-mean estimate.
+    stderr : float
+        Its estimated standard error (sample standard deviation over sqrt(n)).
+    n_samples : int
+        Number of samples drawn from each density.
+    confidence : float
+        Confidence level of ``interval`` and ``error`` (e.g. 0.99).
+    """
+
+    value: float
+    stderr: float
+    n_samples: int
+    confidence: float = 0.99
+
+    @property
+    def z(self) -> float:
+        """Two-sided normal quantile for ``confidence``."""
+        from scipy.special import ndtri
+
+        return float(ndtri(0.5 + self.confidence / 2.0))
+
+    @property
+    def error(self) -> float:
+        """Half-width of the CLT interval: ``z * stderr``."""
+        return self.z * self.stderr
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The CLT confidence interval ``value -+ error``."""
+        return (self.value - self.error, self.value + self.error)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __repr__(self) -> str:
+        return (f"MonteCarloResult(value={self.value!r}, stderr={self.stderr:.3g}, "
+                f"n_samples={self.n_samples}, confidence={self.confidence})")

@@ -1,0 +1,31 @@
+"""Test configuration: the ``--slow`` flag, the ``gpu`` marker, and shared helpers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+REFERENCES = Path(__file__).parent / "references"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="also run the tests marked slow (long trainings and full proof checks)")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_slow = pytest.mark.skip(reason="slow: run with `pytest --slow`")
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--slow"):
+            item.add_marker(skip_slow)
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+
+
+def load_references(name: str) -> dict:
+    """Reference values computed with mpmath by the scripts in tests/references/."""
+    return json.loads((REFERENCES / name).read_text())
