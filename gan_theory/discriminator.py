@@ -41,7 +41,7 @@ def as_points(x: Any, dim: int, name: str = "x") -> tuple[np.ndarray, tuple[int,
         arr = x.detach().to("cpu", torch.float64).numpy()
 
         def back(a: np.ndarray):
-            return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+            return torch.as_tensor(a).to(device)
     else:
         try:
             arr = np.asarray(x, dtype=np.float64)

@@ -141,6 +141,10 @@ class AxisMap:
             jac = np.where(out, self.right * d * d, jac)
         return x, jac
 
+    def core_edges(self) -> np.ndarray:
+        """The points of ``t`` where the map changes formula (cell edges must lie there)."""
+        return np.empty(0) if self.kind == "line" else np.array([self.a, self.b])
+
     def inverse(self, x: np.ndarray) -> np.ndarray:
         """Return ``t(x)``, the inverse of :meth:`forward` (finite points)."""
         x = np.asarray(x, dtype=np.float64)
@@ -221,7 +225,8 @@ def make_domain(hints: Sequence[Hints], *, extent: float = EXTENT, resolution: f
         ax = _axis_map(lo_j, hi_j, a, b, brk.size > 0)
         t_lo, t_hi = ax.t_range
         axes.append(ax)
-        edges.append(np.unique(np.concatenate(([t_lo, t_hi], ax.inverse(brk)))))
+        # the core's ends are cell edges too (the map's derivative jumps there)
+        edges.append(np.unique(np.concatenate(([t_lo, t_hi], ax.core_edges(), ax.inverse(brk)))))
     i0, i1 = np.meshgrid(np.arange(len(edges[0]) - 1), np.arange(len(edges[1]) - 1), indexing="ij")
     i0, i1 = i0.ravel(), i1.ravel()
     lo = np.stack([edges[0][i0], edges[1][i1]], axis=1)
@@ -273,7 +278,7 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
         b = upper
     ax = _axis_map(lower, upper, a, b if b > a else a + max(1.0, abs(a)) * 1e-8, brk.size > 0)
     t_lo, t_hi = ax.t_range
-    e = np.concatenate(([t_lo], ax.inverse(pts), [t_hi]))
+    e = np.unique(np.concatenate(([t_lo, t_hi], ax.core_edges(), ax.inverse(pts))))
     return Domain((ax,), e[:-1], e[1:])
 
 
@@ -474,6 +479,9 @@ def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.
         vals, noise = out[0], out[1]
         k = vals.shape[1]
         w = jac.reshape(m, p) * vol[:, None]
+        # Nodes are rounded to doubles: a position error of an ulp of |x| moves the rule's
+        # result by about (that error / the cell's width) of the integral of |f|.
+        noise = noise + np.abs(vals) * _position_error(x, m, p)[:, None]
         both = np.concatenate([vals, np.abs(vals), noise], axis=1).reshape(m, p, 3 * k) * w[:, :, None]
     inf_sign = np.zeros(k, dtype=np.int8)
     if not np.isfinite(both).all():
@@ -498,6 +506,18 @@ def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.
             if lo.ndim == 1:
                 cut = _kink_points(f, domain, t.reshape(m, p), s, kinked)
     return _Cells(lo, hi, kron, err, dir_err, absint, sums[:, 2 * k:, 0], inf_sign, cut)
+
+
+def _position_error(x: np.ndarray, m: int, p: int) -> np.ndarray:
+    """Per node, one ulp of |x| relative to the width of the node's cell (summed over axes)."""
+    if x.ndim == 1:
+        xc = x.reshape(m, p)
+        rel = _EPS * np.abs(xc).max(axis=1) / (xc[:, -1] - xc[:, 0])
+    else:
+        xc = x.reshape(m, p, 2)
+        width = xc.max(axis=1) - xc.min(axis=1)
+        rel = (_EPS * np.abs(xc).max(axis=1) / width).sum(axis=1)
+    return np.repeat(np.where(np.isfinite(rel), rel, 0.0), p)
 
 
 def _kink_points(f: Integrand, domain: Domain, t: np.ndarray, s: np.ndarray, kinked: np.ndarray) -> np.ndarray:

@@ -83,9 +83,11 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     .. math::  V(D, G) = \\int p_{data} \\log D + p_g \\log(1 - D)\\, dx
 
     With ``logits=True``, ``d`` returns logits ``l`` and ``log D = log_sigmoid(l)``,
-    ``log(1 - D) = log_sigmoid(-l)`` (the stable forms). Points where a density vanishes
-    contribute nothing (0 log 0 = 0); if ``D = 0`` where ``p_data > 0`` (or ``D = 1`` where
-    ``p_g > 0``) the value is ``-inf``.
+    ``log(1 - D) = log_sigmoid(-l)`` (the stable forms). A ``d`` with a ``logits`` method (an
+    :class:`~gan_theory.OptimalDiscriminator`, a trained discriminator) is evaluated through it.
+    Points where a density vanishes contribute nothing (0 log 0 = 0); if ``D = 0`` where
+    ``p_data > 0`` (or ``D = 1`` where ``p_g > 0``) the value is ``-inf``, also when a
+    probability underflows to 0 in the tails: pass logits to avoid that.
 
     Parameters
     ----------
@@ -116,6 +118,10 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, eq. (1).
     """
     dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"))
+    if not logits and callable(getattr(d, "logits", None)):
+        # An OptimalDiscriminator (or a trained discriminator of gan_theory) knows its logits:
+        # use them, so that D underflowing to 0 or 1 in the tails does not turn V into -inf.
+        d, logits = d.logits, True
     values = discriminator_values(d, dp.dim, logits=bool(logits))
 
     def terms(x, lp, lq):
@@ -131,8 +137,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
             err_d = np.full_like(v, 2 * eps_d)
             with np.errstate(divide="ignore", invalid="ignore"):
                 err_1md = 2 * eps_d * v / (1 - v)
-        p_zero, q_zero = lp == -np.inf, lq == -np.inf
         p, q = np.exp(lp), np.exp(lq)
+        p_zero, q_zero = p == 0.0, q == 0.0  # 0 log 0 = 0, also where exp underflows
         with np.errstate(invalid="ignore"):
             a = np.where(p_zero, 0.0, p * log_d)
             b = np.where(q_zero, 0.0, q * log_1md)

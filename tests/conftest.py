@@ -29,3 +29,10 @@ def pytest_collection_modifyitems(config, items):
 def load_references(name: str) -> dict:
     """Reference values computed with mpmath by the scripts in tests/references/."""
     return json.loads((REFERENCES / name).read_text())
+
+
+# Property tests are derandomized: the same examples on every run, so a CI failure reproduces.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("gan-theory", derandomize=True, deadline=None, max_examples=25)
+settings.load_profile("gan-theory")

@@ -1,0 +1,95 @@
+"""Property tests (hypothesis, derandomized: the same examples every run).
+
+Properties from the theory (Goodfellow et al. 2014, Prop. 1 and Thm. 1): JSD is symmetric and
+lies in [0, log 2]; C(G) >= -log 4 with equality iff p_g = p_data; D* takes values in [0, 1];
+swapped labels give 1 - D*; y -> a log y + b log(1 - y) is maximal at a/(a + b).
+Each comparison allows the reported error bounds and nothing more.
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.distributions as td
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gan_theory as gt
+
+F = torch.float64
+LOG2, LOG4 = math.log(2.0), math.log(4.0)
+
+locs = st.floats(-5.0, 5.0)
+scales = st.floats(0.05, 5.0)
+weights = st.floats(0.05, 0.95)
+
+
+@st.composite
+def densities(draw):
+    kind = draw(st.sampled_from(["normal", "laplace", "mixture", "uniform"]))
+    if kind == "normal":
+        return td.Normal(torch.tensor(draw(locs), dtype=F), torch.tensor(draw(scales), dtype=F))
+    if kind == "laplace":
+        return td.Laplace(torch.tensor(draw(locs), dtype=F), torch.tensor(draw(scales), dtype=F))
+    if kind == "uniform":
+        a = draw(locs)
+        return td.Uniform(torch.tensor(a, dtype=F), torch.tensor(a + draw(scales), dtype=F))
+    w = draw(weights)
+    return td.MixtureSameFamily(td.Categorical(probs=torch.tensor([w, 1 - w], dtype=F)),
+                                td.Normal(torch.tensor([draw(locs), draw(locs)], dtype=F),
+                                          torch.tensor([draw(scales), draw(scales)], dtype=F)))
+
+
+@given(densities(), densities())
+def test_jsd_symmetric_and_bounded(p, q):
+    a, b = gt.jsd(p, q), gt.jsd(q, p)
+    assert abs(a.value - b.value) <= a.error + b.error
+    assert -a.error <= a.value <= LOG2 + a.error
+
+
+@given(densities(), densities())
+def test_criterion_at_least_minus_log4(p, q):
+    c = gt.criterion(p, q)
+    assert c.value >= -LOG4 - c.error
+    j = gt.jsd(p, q)
+    if j.value > 10 * j.error + 1e-12:  # different densities: strictly above the minimum
+        assert c.value > -LOG4 + c.error
+
+
+@given(densities())
+def test_criterion_equals_minus_log4_for_identical(p):
+    c = gt.criterion(p, p)
+    assert abs(c.value + LOG4) <= c.error
+
+
+@given(densities(), densities(), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.lists(st.floats(-30, 30), min_size=1, max_size=20))
+def test_d_star_in_unit_interval_and_swapped_labels(p, q, alpha, beta, xs):
+    x = torch.tensor(xs, dtype=F)
+    d = gt.optimal_discriminator(p, q, alpha, beta)(x)
+    assert torch.all((d >= min(alpha, beta) - 1e-15) & (d <= max(alpha, beta) + 1e-15))
+    plain = gt.optimal_discriminator(p, q)(x)
+    swapped = gt.optimal_discriminator(p, q, 0.0, 1.0)(x)
+    assert torch.all((plain >= 0) & (plain <= 1))
+    np.testing.assert_allclose(swapped.numpy(), 1 - plain.numpy(), atol=1e-15, rtol=0)
+
+
+@given(st.floats(0.0, 10.0), st.floats(0.0, 10.0), st.floats(1e-6, 1 - 1e-6))
+def test_pointwise_lemma(a, b, y):
+    """a log y + b log(1 - y) on (0, 1) has its unique maximum at y* = a/(a + b)."""
+    if a + b == 0:
+        return
+    y_star = a / (a + b)
+
+    def f(v):
+        out = 0.0
+        if a > 0:
+            out += a * math.log(v) if v > 0 else -math.inf
+        if b > 0:
+            out += b * math.log1p(-v) if v < 1 else -math.inf
+        return out
+
+    assert f(y_star) >= f(y) - 1e-12 * (a + b)
+    if 0 < y_star < 1:  # the derivative (a - (a + b) y)/(y (1 - y)) vanishes only there
+        assert abs(a - (a + b) * y_star) <= 1e-12 * (a + b)
+        if abs(y - y_star) > 1e-6:
+            assert f(y_star) > f(y)
