@@ -16,6 +16,10 @@ The theory engine reads a density through :class:`Density`, a thin internal view
   and scales of the modes, the points where the density is not smooth. The quadrature uses
   them to place its initial cells, so narrow modes are never stepped over.
 
+A distribution class of your own can describe where its mass lies, for any dimension, with a
+method ``quadrature_hints()`` returning :class:`Hints` (the trainer's flow generators do); for
+families with ``event_shape ()`` a function registered with :func:`register_hints` does the same.
+
 Everything a user passes is validated here, with errors that name the argument.
 """
 
@@ -267,7 +271,12 @@ def as_density(obj: DensityLike, name: str = "p") -> Density:
         return Density(obj, name, dim, fast.hints, _EPS64, fast.log_prob, checked=True)
     check_parameters(obj, name)
     density = Density(obj, name, dim, None, _EPS64, None, checked=False)  # hints and log_prob below
-    hints = torch_hints(obj, dim, lambda n: density.sample(n, torch.Generator().manual_seed(0)))
+    if callable(getattr(obj, "quadrature_hints", None)):
+        hints = obj.quadrature_hints()
+        if not isinstance(hints, Hints) or hints.dim != dim:
+            raise TypeError(f"{name}: quadrature_hints() must return a gan_theory.densities.Hints of dimension {dim}")
+    else:
+        hints = torch_hints(obj, dim, lambda n: density.sample(n, torch.Generator().manual_seed(0)))
     if not np.all(np.isfinite(hints.centers)) or not np.all(hints.scales > 0):
         raise ValueError(f"{name}: could not locate the mass of {type(obj).__name__} "
                          f"(centres {hints.centers.tolist()}, scales {hints.scales.tolist()})")

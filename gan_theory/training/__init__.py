@@ -1,0 +1,1 @@
+"""The toy-GAN trainer: ensembles of GANs in one batched computation."""

@@ -1,0 +1,119 @@
+"""Ensembles of small networks as one batched computation.
+
+Every weight has the ensemble as its leading dimension: member ``i`` of an
+:class:`EnsembleMLP` is the MLP whose weights are ``weight[i]``, ``bias[i]`` of every layer. A
+forward pass on inputs of shape (N, B, d) is one ``torch.baddbmm`` per layer for the whole
+ensemble, so the number of operations does not grow with N (the PERF notes measured 420 aten
+ops per iteration for a 64-member ensemble, against 460 for a single model).
+
+Member ``i`` is initialised from its own ``torch.Generator`` with the distribution
+``torch.nn.Linear`` uses (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases), so a
+member is the same network whether it is trained alone or inside an ensemble.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from .._checks import check_choice, check_int
+
+__all__ = ["ACTIVATIONS", "EnsembleLinear", "EnsembleMLP"]
+
+ACTIVATIONS = {
+    "silu": torch.nn.functional.silu,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu": lambda x: torch.nn.functional.leaky_relu(x, 0.2),
+    "softplus": torch.nn.functional.softplus,
+}
+
+
+class EnsembleLinear(torch.nn.Module):
+    """``N`` independent affine maps ``y[n] = x[n] @ weight[n] + bias[n]``.
+
+    Parameters
+    ----------
+    n_members, in_features, out_features : int
+    dtype, device : torch dtype and device of the parameters.
+
+    Shapes: ``weight`` (N, in, out), ``bias`` (N, 1, out); input (N, B, in), output (N, B, out).
+    """
+
+    def __init__(self, n_members: int, in_features: int, out_features: int, *, dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu") -> None:
+        super().__init__()
+        self.n_members, self.in_features, self.out_features = n_members, in_features, out_features
+        self.weight = torch.nn.Parameter(torch.empty(n_members, in_features, out_features, dtype=dtype, device=device))
+        self.bias = torch.nn.Parameter(torch.empty(n_members, 1, out_features, dtype=dtype, device=device))
+
+    def reset_parameters(self, generators: Sequence[torch.Generator]) -> None:
+        """Initialise member ``i`` from ``generators[i]`` (CPU generators; draws happen on CPU in
+        float64 and are cast, so the init does not depend on the device or the ensemble)."""
+        bound = 1.0 / math.sqrt(self.in_features)
+        with torch.no_grad():
+            for i, g in enumerate(generators):
+                w = (torch.rand(self.in_features, self.out_features, generator=g, dtype=torch.float64) * 2 - 1) * bound
+                b = (torch.rand(1, self.out_features, generator=g, dtype=torch.float64) * 2 - 1) * bound
+                self.weight[i].copy_(w)
+                self.bias[i].copy_(b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class EnsembleMLP(torch.nn.Module):
+    """An ensemble of MLPs ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` with a shared activation.
+
+    Parameters
+    ----------
+    n_members : int
+    sizes : sequence of int
+        Layer widths, input first (``(1, 64, 64, 1)`` for a 1-D discriminator).
+    activation : str
+        One of :data:`ACTIVATIONS` (applied between layers, not after the last).
+    dtype, device
+    """
+
+    def __init__(self, n_members: int, sizes: Sequence[int], activation: str = "silu", *,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> None:
+        super().__init__()
+        check_int("n_members", n_members, lower=1)
+        if len(sizes) < 2:
+            raise ValueError(f"sizes: expected at least an input and an output width, got {tuple(sizes)}")
+        for s in sizes:
+            check_int("sizes", s, lower=1)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.sizes = tuple(int(s) for s in sizes)
+        self.layers = torch.nn.ModuleList(EnsembleLinear(n_members, a, b, dtype=dtype, device=device)
+                                          for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
+    def n_members(self) -> int:
+        return self.layers[0].n_members
+
+    def reset_parameters(self, generators: Sequence[torch.Generator]) -> None:
+        """Initialise every layer of member ``i`` from ``generators[i]``, layer by layer."""
+        if len(generators) != self.n_members:
+            raise ValueError(f"generators: expected {self.n_members} generators, got {len(generators)}")
+        for layer in self.layers:
+            layer.reset_parameters(generators)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        act = ACTIVATIONS[self.activation]
+        for layer in self.layers[:-1]:
+            x = act(layer(x))
+        return self.layers[-1](x)
+
+    def member(self, i: int, *, dtype: torch.dtype | None = None) -> EnsembleMLP:
+        """A detached copy of member ``i`` as an ensemble of one (optionally in another dtype)."""
+        out = EnsembleMLP(1, self.sizes, self.activation, dtype=dtype or self.layers[0].weight.dtype,
+                          device=self.layers[0].weight.device)
+        with torch.no_grad():
+            for src, dst in zip(self.layers, out.layers):
+                dst.weight.copy_(src.weight[i:i + 1])
+                dst.bias.copy_(src.bias[i:i + 1])
+        out.requires_grad_(False)
+        return out
