@@ -11,21 +11,26 @@ True
 
 import math
 
-from . import montecarlo, toys
+__version__ = "0.1.0"
+
+from . import montecarlo, toys  # noqa: E402
 from .closed_forms import register_closed_form
 from .densities import as_density, register_hints
-from .discriminator import OptimalDiscriminator, optimal_discriminator
+from .discriminator import OptimalDiscriminator, discriminator_error, discriminator_sup_error, optimal_discriminator
 from .divergences import f_divergence, jsd, kl, wasserstein1
 from .results import AccuracyError, IntegralResult, MonteCarloResult
+from .training.config import TrainConfig
+from .training.fit import FitResult, fit_discriminator
+from .training.loop import TrainResult, train
 from .value import criterion, value_function
 
-__version__ = "0.1.0"
 
 #: log 4, the value -C(G) takes at the optimum p_g = p_data.
 LOG4 = math.log(4.0)
 
 __all__ = [
     "AccuracyError", "IntegralResult", "LOG4", "MonteCarloResult", "OptimalDiscriminator", "as_density",
-    "criterion", "f_divergence", "jsd", "kl", "montecarlo", "optimal_discriminator", "register_closed_form",
+    "criterion", "discriminator_error", "discriminator_sup_error", "f_divergence", "jsd", "kl", "montecarlo", "optimal_discriminator", "register_closed_form",
     "register_hints", "toys", "value_function", "wasserstein1", "__version__",
+    "TrainConfig", "TrainResult", "FitResult", "train", "fit_discriminator",
 ]

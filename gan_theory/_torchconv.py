@@ -8,36 +8,36 @@ import torch
 import torch.distributions as td
 from torch.distributions import constraints
 
-__all__ = ["check_parameters", "parameters", "to_float64"]
+__all__ = ["check_parameters", "parameters", "rebuild", "to_float64"]
 
 _DTYPE = torch.float64
 
 
-def _f64(v: Any) -> Any:
+def _cast(v: Any, dtype: torch.dtype, device: torch.device | str | None) -> Any:
     if isinstance(v, torch.Tensor):
-        return v.detach().to(_DTYPE)
+        return v.detach().to(device=device or v.device, dtype=dtype)
     if isinstance(v, float):
-        return torch.tensor(v, dtype=_DTYPE)
+        return torch.tensor(v, dtype=dtype, device=device)
     return v
 
 
-def _convert_transform(t: td.Transform) -> td.Transform:
+def _convert_transform(t: td.Transform, dtype: torch.dtype, device: torch.device | str | None) -> td.Transform:
     if isinstance(t, td.AffineTransform):
-        return td.AffineTransform(_f64(t.loc), _f64(t.scale), event_dim=t.event_dim)
+        return td.AffineTransform(_cast(t.loc, dtype, device), _cast(t.scale, dtype, device), event_dim=t.event_dim)
     if isinstance(t, td.ComposeTransform):
-        return td.ComposeTransform([_convert_transform(p) for p in t.parts])
+        return td.ComposeTransform([_convert_transform(p, dtype, device) for p in t.parts])
     return t
 
 
-def to_float64(dist: td.Distribution) -> td.Distribution:
-    """Rebuild a torch distribution with float64 parameters and argument validation off.
+def rebuild(dist: td.Distribution, dtype: torch.dtype = _DTYPE, device: torch.device | str | None = None) -> td.Distribution:
+    """Rebuild a torch distribution with parameters of ``dtype`` (on ``device``), validation off.
 
     Handles the families of ``torch.distributions`` whose constructor takes the names in
     ``arg_constraints`` (Normal, Laplace, StudentT, Gamma, Beta, Uniform, ...), and the
     wrappers ``MixtureSameFamily``, ``Independent``, ``TransformedDistribution`` and
     ``MultivariateNormal``. Validation is turned off in the copy because the quadrature
     evaluates log-densities outside the support (where they are ``-inf``); the parameters are
-    checked separately by :func:`as_density`.
+    checked separately by :func:`gan_theory.densities.as_density`.
 
     Raises
     ------
@@ -45,23 +45,31 @@ def to_float64(dist: td.Distribution) -> td.Distribution:
         If the distribution's type cannot be rebuilt.
     """
     if isinstance(dist, td.MixtureSameFamily):
-        mix = td.Categorical(logits=_f64(dist.mixture_distribution.logits), validate_args=False)
-        return td.MixtureSameFamily(mix, to_float64(dist.component_distribution), validate_args=False)
+        mix = td.Categorical(logits=_cast(dist.mixture_distribution.logits, dtype, device), validate_args=False)
+        return td.MixtureSameFamily(mix, rebuild(dist.component_distribution, dtype, device), validate_args=False)
     if isinstance(dist, td.Independent):
-        return td.Independent(to_float64(dist.base_dist), dist.reinterpreted_batch_ndims, validate_args=False)
+        return td.Independent(rebuild(dist.base_dist, dtype, device), dist.reinterpreted_batch_ndims,
+                              validate_args=False)
     if isinstance(dist, td.MultivariateNormal):
-        return td.MultivariateNormal(_f64(dist.loc), scale_tril=_f64(dist.scale_tril), validate_args=False)
+        return td.MultivariateNormal(_cast(dist.loc, dtype, device), scale_tril=_cast(dist.scale_tril, dtype, device),
+                                     validate_args=False)
     if type(dist) is td.TransformedDistribution:
-        return td.TransformedDistribution(to_float64(dist.base_dist),
-                                          [_convert_transform(t) for t in dist.transforms], validate_args=False)
+        return td.TransformedDistribution(rebuild(dist.base_dist, dtype, device),
+                                          [_convert_transform(t, dtype, device) for t in dist.transforms],
+                                          validate_args=False)
     if isinstance(dist, td.Uniform):
-        return td.Uniform(_f64(dist.low), _f64(dist.high), validate_args=False)
+        return td.Uniform(_cast(dist.low, dtype, device), _cast(dist.high, dtype, device), validate_args=False)
     names = list(dist.arg_constraints)
     try:
-        params = {k: _f64(getattr(dist, k)) for k in names}
+        params = {k: _cast(getattr(dist, k), dtype, device) for k in names}
         return type(dist)(**params, validate_args=False)
     except (TypeError, ValueError, AttributeError, NotImplementedError) as exc:
-        raise TypeError(f"cannot rebuild {type(dist).__name__} with float64 parameters: {exc}") from exc
+        raise TypeError(f"cannot rebuild {type(dist).__name__} with {dtype} parameters: {exc}") from exc
+
+
+def to_float64(dist: td.Distribution) -> td.Distribution:
+    """:func:`rebuild` in float64 on the distribution's own device."""
+    return rebuild(dist, _DTYPE)
 
 
 def _walk(dist: td.Distribution, prefix: str = ""):

@@ -47,6 +47,85 @@ def _table(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _parse_value(text: str):
+    """A number, a comma-separated tuple of numbers, or a string."""
+    parts = [p.strip() for p in text.split(",")]
+    out = []
+    for p in parts:
+        try:
+            out.append(int(p))
+        except ValueError:
+            try:
+                out.append(float(p))
+            except ValueError:
+                out.append(p)
+    return tuple(out) if len(out) > 1 else out[0]
+
+
+def _train_options(parser: argparse.ArgumentParser) -> None:
+    import dataclasses
+
+    from .training.config import TrainConfig
+
+    group = parser.add_argument_group("training configuration (gan_theory.TrainConfig; lists are comma-separated)")
+    for f in dataclasses.fields(TrainConfig):
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f"cfg_{f.name}", type=_parse_value, default=None,
+                           metavar=f.name.upper(), help=f"default {f.default!r}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from . import toys
+    from .training.config import TrainConfig
+    from .training.loop import Trainer
+
+    overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
+    for key in ("seeds", "d_hidden", "g_hidden"):  # tuple fields given a single value
+        if key in overrides and not isinstance(overrides[key], tuple):
+            overrides[key] = (overrides[key],)
+    if args.resume:
+        out = Path(args.resume)
+        meta = json.loads((out / "config.json").read_text())
+        config = TrainConfig.from_dict(meta["config"])
+        if overrides:
+            raise SystemExit("gan-theory train: --resume continues a run with its own configuration; "
+                             f"drop {sorted(overrides)}")
+        target = meta.get("target")
+        if not target:
+            raise SystemExit(f"gan-theory train: {out}/config.json does not name a toy target; resume from Python")
+    else:
+        if not args.target:
+            raise SystemExit("gan-theory train: --target NAME is needed (one of " + ", ".join(toys.names()) + ")")
+        params = dict(_key_value(p) for p in args.param)
+        target = {"name": args.target, "params": params}
+        config = TrainConfig(**overrides)
+        out = Path(args.out) if args.out else None
+    p_data = toys.make(target["name"], **target["params"])
+    trainer = Trainer(p_data, config, out=out, target=target)
+    result = trainer.run(resume=bool(args.resume), progress=None if not args.quiet else False)
+    print(f"{'member':>6} {'seed':>6} {'C(G) + log 4':>14} {'JSD':>12} {'||D - D*||_m':>14}  status")
+    for rec in result.final:
+        c = rec.get("criterion")
+        gap = f"{c + math.log(4.0):14.3e}" if isinstance(c, float) else f"{'-':>14}"
+        j = rec.get("jsd")
+        js = f"{j:12.3e}" if isinstance(j, float) else f"{'-':>12}"
+        de = rec.get("d_error")
+        ds = f"{de:14.3e}" if isinstance(de, float) else f"{'-':>14}"
+        print(f"{rec['member']:>6} {rec['seed']:>6} {gap} {js} {ds}  {rec['status']}")
+    if out is not None:
+        print(f"\nrun directory: {out} (config.json, metrics.jsonl, checkpoint.pt)")
+    return 0
+
+
+def _key_value(text: str):
+    if "=" not in text:
+        raise SystemExit(f"gan-theory train: --param expects KEY=VALUE, got {text!r}")
+    k, v = text.split("=", 1)
+    return k.strip(), _parse_value(v)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gan-theory",
@@ -56,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_table = sub.add_parser("table", help="D*, C(G) and JSD with error bounds for the named toy pairs")
     p_table.add_argument("pairs", nargs="*", help="pair names (default: all)")
     p_table.set_defaults(func=_table)
+    p_train = sub.add_parser("train", help="train toy GANs and track them against the exact theory",
+                             description="Train an ensemble of toy GANs (Algorithm 1) on a named target; metrics "
+                                         "go to OUT/metrics.jsonl as they are computed.")
+    p_train.add_argument("--target", help="toy target name (gaussian, mixture2, ring, ...)")
+    p_train.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                         help="a parameter of the target (repeatable), e.g. --param std=0.1")
+    p_train.add_argument("--out", help="run directory")
+    p_train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    p_train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _train_options(p_train)
+    p_train.set_defaults(func=_train)
     return parser
 
 

@@ -27,7 +27,7 @@ from scipy.special import expit
 from ._checks import check_real
 from .densities import DensityLike, as_pair
 
-__all__ = ["OptimalDiscriminator", "optimal_discriminator", "as_points"]
+__all__ = ["OptimalDiscriminator", "as_points", "discriminator_error", "discriminator_sup_error", "optimal_discriminator"]
 
 
 def as_points(x: Any, dim: int, name: str = "x") -> tuple[np.ndarray, tuple[int, ...], Any]:
@@ -180,3 +180,109 @@ def optimal_discriminator(p_data: DensityLike, p_g: DensityLike, real_label: flo
     I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, Proposition 1.
     """
     return OptimalDiscriminator(p_data, p_g, real_label, fake_label)
+
+
+def discriminator_error(d: Any, p_data: DensityLike, p_g: DensityLike, logits: bool = False, *,
+                        real_label: float = 1.0, fake_label: float = 0.0, atol: float | None = None,
+                        rtol: float | None = None):
+    """Distance of a discriminator from the optimum, weighted by the mixture ``m``.
+
+    .. math::  \\| D - D^* \\|_m = \\Big( \\int m(x)\\, (D(x) - D^*(x))^2\\, dx \\Big)^{1/2},
+               \\quad m = \\tfrac12 (p_{data} + p_g)
+
+    by quadrature, with ``D*`` for the given labels. The result's error bounds the square
+    root: if the integral is ``I +- e``, the error is the larger distance from ``sqrt(I)`` to
+    ``sqrt(I - e)`` and ``sqrt(I + e)``.
+
+    Parameters
+    ----------
+    d : callable
+        ``x -> D(x)`` (probabilities), or logits with ``logits=True``; a ``d`` with a
+        ``logits`` method is evaluated through it.
+    p_data, p_g : density
+    logits : bool
+    real_label, fake_label : float
+        The labels that define ``D*`` (see :func:`optimal_discriminator`).
+    atol, rtol : float, optional
+        Tolerance on the integral ``I`` (defaults as for :func:`gan_theory.value_function`).
+
+    Returns
+    -------
+    IntegralResult
+    """
+    from ._pairwise import pair_integral
+    from .results import IntegralResult
+    from .value import discriminator_values
+
+    star = OptimalDiscriminator(p_data, p_g, real_label, fake_label)
+    if not logits and callable(getattr(d, "logits", None)):
+        d, logits = d.logits, True
+    values = discriminator_values(d, star.dim, logits=bool(logits))
+    a, b = star.real_label, star.fake_label
+
+    def terms(x, lp, lq):
+        v, eps_d = values(x)
+        dd = expit(v) if logits else v
+        with np.errstate(invalid="ignore"):
+            r = np.where((lp == -np.inf) & (lq == -np.inf), 0.0, lp - lq)
+        ds = b + (a - b) * expit(r)
+        m = 0.5 * np.exp(np.logaddexp(lp, lq))
+        diff = dd - ds
+        value = m * diff * diff
+        err_d = eps_d * (np.abs(v) + 1.0) * dd * (1 - dd) if logits else eps_d * np.abs(dd)
+        noise = 2 * m * np.abs(diff) * (err_d + 8e-16) + 8e-16 * value
+        return value, noise
+
+    res = pair_integral(star.p_data, star.p_g, terms, atol=atol, rtol=rtol, label="||D - D*||_m^2")
+    s = math.sqrt(max(res.value, 0.0))
+    err = max(s - math.sqrt(max(res.value - res.error, 0.0)), math.sqrt(max(res.value, 0.0) + res.error) - s)
+    return IntegralResult(s, err, "quadrature", res.evaluations, res.cells)
+
+
+def discriminator_sup_error(d: Any, p_data: DensityLike, p_g: DensityLike, logits: bool = False, *,
+                            real_label: float = 1.0, fake_label: float = 0.0, mass: float = 0.99,
+                            points: int | None = None) -> float:
+    """Largest ``|D - D*|`` over the central region holding ``mass`` of ``m = (p_data + p_g)/2``.
+
+    An estimate, not a bound: the maximum over a grid (``points`` per axis; 4001 in 1-D, 301
+    in 2-D) of the region. In 1-D the region is the interval between the ``(1 - mass)/2`` and
+    ``(1 + mass)/2`` quantiles of ``m``; in 2-D it is the smallest set of grid cells of highest
+    ``m`` that holds ``mass`` of it. Quantiles and masses come from the grid (trapezoid rule
+    in 1-D, cell sums in 2-D) over a box holding every mode's +-8 scales.
+    """
+    star = OptimalDiscriminator(p_data, p_g, real_label, fake_label)
+    mass = float(mass)
+    if not 0 < mass < 1:
+        raise ValueError(f"mass: expected a number in (0, 1), got {mass}")
+    if not logits and callable(getattr(d, "logits", None)):
+        d, logits = d.logits, True
+    from .value import discriminator_values
+
+    values = discriminator_values(d, star.dim, logits=bool(logits))
+    h = [star.p_data.hints, star.p_g.hints]
+    centers = np.concatenate([x.centers for x in h])
+    scales = np.concatenate([x.scales for x in h])
+    lo = np.maximum((centers - 8 * scales).min(axis=0), np.minimum(h[0].lower, h[1].lower))
+    hi = np.minimum((centers + 8 * scales).max(axis=0), np.maximum(h[0].upper, h[1].upper))
+    n = points or (4001 if star.dim == 1 else 301)
+    if star.dim == 1:
+        x = np.linspace(lo[0], hi[0], n)
+        lp, lq = star.log_densities(x)
+        m = 0.5 * np.exp(np.logaddexp(lp, lq))
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (m[1:] + m[:-1]) * np.diff(x))])
+        cdf /= cdf[-1]
+        inside = (cdf >= (1 - mass) / 2) & (cdf <= (1 + mass) / 2)
+    else:
+        g0, g1 = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
+        xx, yy = np.meshgrid(g0, g1, indexing="ij")
+        x = np.stack([xx.ravel(), yy.ravel()], axis=1)
+        lp, lq = star.log_densities(x)
+        m = 0.5 * np.exp(np.logaddexp(lp, lq))
+        order = np.argsort(-m)
+        cum = np.cumsum(m[order]) / m.sum()
+        keep = order[: int(np.searchsorted(cum, mass)) + 1]
+        inside = np.zeros(m.shape[0], dtype=bool)
+        inside[keep] = True
+    v, _ = values(x[inside])
+    dd = expit(v) if logits else v
+    return float(np.max(np.abs(dd - star.probabilities(x[inside]))))

@@ -1,0 +1,43 @@
+"""GAN losses from logits, per member (pure functions; the caller reduces).
+
+Write ``D = sigmoid(l)``. With targets ``alpha`` (real) and ``beta`` (generated), the
+discriminator minimises the binary cross-entropy
+
+.. math::  \\ell(l, y) = -y \\log \\sigma(l) - (1 - y) \\log \\sigma(-l)
+                       = y\\,\\mathrm{softplus}(-l) + (1 - y)\\,\\mathrm{softplus}(l),
+
+which for ``alpha = 1, beta = 0`` is ``-V``'s minibatch estimate (Goodfellow et al. 2014, eq. 1).
+The generator minimises ``log(1 - D(G(z))) = -softplus(l)`` ("minimax", saturating where D
+rejects its samples) or ``-log D(G(z)) = softplus(-l)`` ("non_saturating", Sec. 3 of the
+paper). All from logits: ``log sigmoid(l) = -softplus(-l)``, never ``log`` of a sigmoid.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["discriminator_loss", "generator_loss", "minibatch_value"]
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0,
+                       fake_label: float = 0.0) -> torch.Tensor:
+    """Per-member BCE: mean over the batch (last dim) of ``l(real, alpha) + l(fake, beta)``."""
+    real = real_label * F.softplus(-real_logits) + (1.0 - real_label) * F.softplus(real_logits)
+    fake = fake_label * F.softplus(-fake_logits) + (1.0 - fake_label) * F.softplus(fake_logits)
+    return real.mean(dim=-1) + fake.mean(dim=-1)
+
+
+def generator_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-member generator loss: ``non_saturating`` = mean softplus(-l) (= BCE with target 1),
+    ``minimax`` = mean log(1 - sigmoid(l)) = -mean softplus(l)."""
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean(dim=-1)
+    if kind == "minimax":
+        return -F.softplus(fake_logits).mean(dim=-1)
+    raise ValueError(f"kind: unknown option {kind!r}; expected 'non_saturating' or 'minimax'")
+
+
+def minibatch_value(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Per-member minibatch estimate of V(D, G): mean log D(x) + mean log(1 - D(G(z)))."""
+    return -F.softplus(-real_logits).mean(dim=-1) - F.softplus(fake_logits).mean(dim=-1)
