@@ -126,12 +126,52 @@ def _key_value(text: str):
     return k.strip(), _parse_value(v)
 
 
+def _check(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from .claims import CLAIMS, CheckContext, run
+    from .claims.report import table, write
+    from .training.loop import describe_device, resolve_device, versions
+
+    ids = [s.strip().upper() for s in args.only.split(",") if s.strip()] if args.only else list(CLAIMS)
+    unknown = [i for i in ids if i not in CLAIMS]
+    if unknown:
+        raise SystemExit(f"gan-theory check: --only: unknown claim id(s) {unknown}; expected some of {', '.join(CLAIMS)}")
+    device = resolve_device(args.device)
+    bar = tqdm(total=len(ids), desc="proof check", unit="claim", disable=args.quiet or not sys.stderr.isatty())
+    ctx = CheckContext(full=args.full, device=str(device), seed=args.seed,
+                       progress=lambda what: bar.set_postfix_str(what, refresh=True))
+    t0 = time.perf_counter()
+    results = run(ids, ctx, on_result=lambda r: (bar.update(1), bar.write(f"{r.id}: {r.verdict} ({r.seconds:.1f} s)")))
+    bar.close()
+    seconds = time.perf_counter() - t0
+    meta = {"full": args.full, "seed": args.seed, "device": describe_device(device), "versions": versions(),
+            "torch_threads": torch.get_num_threads(), "seconds": seconds, "only": ids}
+    print(table(results))
+    md, js = write(results, meta, args.out)
+    print(f"\nreports: {md} and {js} ({seconds:.0f} s{', --full' if args.full else ''})")
+    return 0 if all(r.passed for r in results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gan-theory",
         description="Check the theory of generative adversarial networks numerically.")
     parser.add_argument("--version", action="version", version=f"gan-theory {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p_check = sub.add_parser("check", help="check every claim of GAN theory and write a report (the main job)",
+                             description="Run the proof-check suite (claims G1-G10): print a table, write "
+                                         "OUT/claims.md and OUT/claims.json, exit non-zero if a claim fails.")
+    p_check.add_argument("--only", help="comma-separated claim ids, e.g. G1,G4")
+    p_check.add_argument("--full", action="store_true", help="also run the slow checks (longer trainings, 2-D, flows)")
+    p_check.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
+    p_check.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p_check.add_argument("--out", default="reports", help="report directory (default: reports)")
+    p_check.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_check.set_defaults(func=_check)
     p_table = sub.add_parser("table", help="D*, C(G) and JSD with error bounds for the named toy pairs")
     p_table.add_argument("pairs", nargs="*", help="pair names (default: all)")
     p_table.set_defaults(func=_table)

@@ -113,7 +113,12 @@ class TrainConfig:
         On CPU, members are processed in chunks of at most this many (memory locality); 0: no
         chunking.
     quadrature_atol : float
-        Absolute tolerance of the metrics' quadratures.
+        Absolute tolerance of the metrics' quadratures of smooth integrands (C(G), JSD).
+    network_quadrature_atol : float
+        Absolute tolerance of the quadratures that involve the trained discriminator
+        (``||D - D*||_m^2``, V(D, G)). A LeakyReLU network has kinks along lines in 2-D, which
+        the quadrature resolves at a cost that grows quickly below 1e-7; 1e-6 is far below the
+        minibatch noise these numbers are compared with.
     """
 
     generator: str = "affine"
@@ -151,6 +156,7 @@ class TrainConfig:
     checkpoint_every: int = 0
     chunk: int = 64
     quadrature_atol: float = 1e-9
+    network_quadrature_atol: float = 1e-6
 
     def __post_init__(self) -> None:
         check_choice("generator", self.generator, GENERATORS)
@@ -204,6 +210,7 @@ class TrainConfig:
         check_int("checkpoint_every", self.checkpoint_every, lower=0)
         check_int("chunk", self.chunk, lower=0)
         check_real("quadrature_atol", self.quadrature_atol, lower=0.0, lower_open=True)
+        check_real("network_quadrature_atol", self.network_quadrature_atol, lower=0.0, lower_open=True)
         if self.generator == "grid" and self.discriminator != "optimal":
             raise ValueError("discriminator: the grid generator moves by gradient steps on the criterion with the "
                              "exact D* (Prop. 2); use discriminator='optimal'")

@@ -338,40 +338,58 @@ class Trainer:
             if c.opt_d is not None:
                 c.opt_d.lr = c.base_lr_d * factor
 
-    def step(self) -> None:
-        """One generator step, preceded by ``d_steps`` discriminator steps (Algorithm 1)."""
-        cfg = self.config
-        b = cfg.batch_size
+    def step(self, before_generator_step: Callable[[Trainer], None] | None = None) -> None:
+        """One generator step, preceded by ``d_steps`` discriminator steps (Algorithm 1).
+
+        ``before_generator_step(trainer)``, if given, is called after the discriminator steps
+        of every member and before the generator steps (to measure D just before G moves).
+        Otherwise each chunk's generator step follows its own discriminator steps.
+        """
         self._schedule()
-        losses_d, losses_g, v_mb, gn_d, gn_g = [], [], [], [], []
-        for chunk in self.chunks:
-            gen, disc = chunk.generator, chunk.discriminator
-            if isinstance(gen, GridGenerator):
-                gen.logits.grad = gen.functional_gradient()
-                chunk.opt_g.step(self.active[chunk.start:chunk.start + chunk.size].to(self.device))
-                chunk.opt_g.zero_grad()
-                continue
-            if disc is not None:
-                for _ in range(cfg.d_steps):
-                    real = self._real(chunk, b)
-                    with torch.no_grad():
-                        fake = gen(self._noise(chunk, b, gen.latent_dim))
-                    lr_, lf = disc(real)[..., 0], disc(fake)[..., 0]
-                    loss_d = discriminator_loss(lr_, lf, cfg.real_label, cfg.fake_label)
-                    norms = self._apply(chunk, chunk.opt_d, list(disc.parameters()), loss_d, "discriminator")
-                losses_d.append(loss_d.detach().cpu())
-                v_mb.append(minibatch_value(lr_, lf).detach().cpu())
-                gn_d.append(norms)
-            x = gen(self._noise(chunk, b, gen.latent_dim))
-            logits = disc(x)[..., 0] if disc is not None else self._optimal_logits(chunk, x)
-            loss_g = generator_loss(logits, cfg.loss)
-            gn_g.append(self._apply(chunk, chunk.opt_g, list(gen.parameters()), loss_g, "generator"))
-            losses_g.append(loss_g.detach().cpu())
+        out = {"loss_d": [], "v_minibatch": [], "grad_norm_d": [], "loss_g": [], "grad_norm_g": []}
+        if before_generator_step is None:
+            for chunk in self.chunks:
+                self._d_chunk(chunk, out)
+                self._g_chunk(chunk, out)
+        else:
+            for chunk in self.chunks:
+                self._d_chunk(chunk, out)
+            before_generator_step(self)
+            for chunk in self.chunks:
+                self._g_chunk(chunk, out)
         self.step_count += 1
-        if losses_g:
-            self._last = {"loss_g": torch.cat(losses_g), "grad_norm_g": torch.cat(gn_g)}
-            if losses_d:
-                self._last.update(loss_d=torch.cat(losses_d), v_minibatch=torch.cat(v_mb), grad_norm_d=torch.cat(gn_d))
+        self._last = {k: torch.cat(v) for k, v in out.items() if v}
+
+    def _d_chunk(self, chunk: _Chunk, out: dict[str, list]) -> None:
+        """``d_steps`` discriminator steps of one chunk (nothing for the exact D*)."""
+        cfg, gen, disc = self.config, chunk.generator, chunk.discriminator
+        if disc is None:
+            return
+        b = cfg.batch_size
+        for _ in range(cfg.d_steps):
+            real = self._real(chunk, b)
+            with torch.no_grad():
+                fake = gen(self._noise(chunk, b, gen.latent_dim))
+            lr_, lf = disc(real)[..., 0], disc(fake)[..., 0]
+            loss_d = discriminator_loss(lr_, lf, cfg.real_label, cfg.fake_label)
+            norms = self._apply(chunk, chunk.opt_d, list(disc.parameters()), loss_d, "discriminator")
+        out["loss_d"].append(loss_d.detach().cpu())
+        out["v_minibatch"].append(minibatch_value(lr_, lf).detach().cpu())
+        out["grad_norm_d"].append(norms)
+
+    def _g_chunk(self, chunk: _Chunk, out: dict[str, list]) -> None:
+        """One generator step of one chunk (a functional-gradient step for the grid generator)."""
+        gen, disc = chunk.generator, chunk.discriminator
+        if isinstance(gen, GridGenerator):
+            gen.logits.grad = gen.functional_gradient()
+            chunk.opt_g.step(self.active[chunk.start:chunk.start + chunk.size].to(self.device))
+            chunk.opt_g.zero_grad()
+            return
+        x = gen(self._noise(chunk, self.config.batch_size, gen.latent_dim))
+        logits = disc(x)[..., 0] if disc is not None else self._optimal_logits(chunk, x)
+        loss_g = generator_loss(logits, self.config.loss)
+        out["grad_norm_g"].append(self._apply(chunk, chunk.opt_g, list(gen.parameters()), loss_g, "generator"))
+        out["loss_g"].append(loss_g.detach().cpu())
 
     # ------------------------------------------------------------------ metrics
     def measure(self, wall_time: float) -> list[dict[str, Any]]:
@@ -420,12 +438,13 @@ class Trainer:
             values.update(jsd=js.value, jsd_error=js.error)
             if chunk.discriminator is not None:
                 d = self.member_discriminator(i)
+                natol = cfg.network_quadrature_atol
                 de = discriminator_error(d, self.p_data, p_g, real_label=cfg.real_label, fake_label=cfg.fake_label,
-                                         atol=atol, rtol=0.0)
+                                         atol=natol, rtol=0.0)
                 values.update(d_error=de.value, d_error_bound=de.error)
                 values["d_sup_error"] = discriminator_sup_error(d, self.p_data, p_g, real_label=cfg.real_label,
                                                                 fake_label=cfg.fake_label)
-                v = value_function(d, self.p_data, p_g, atol=atol, rtol=0.0)
+                v = value_function(d, self.p_data, p_g, atol=natol, rtol=0.0)
                 values.update(v_quadrature=v.value, v_quadrature_error=v.error)
             else:
                 values.update(d_error=0.0, v_quadrature=c.value)

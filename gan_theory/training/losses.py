@@ -10,21 +10,45 @@ which for ``alpha = 1, beta = 0`` is ``-V``'s minibatch estimate (Goodfellow et 
 The generator minimises ``log(1 - D(G(z))) = -softplus(l)`` ("minimax", saturating where D
 rejects its samples) or ``-log D(G(z)) = softplus(-l)`` ("non_saturating", Sec. 3 of the
 paper). All from logits: ``log sigmoid(l) = -softplus(-l)``, never ``log`` of a sigmoid.
+
+:func:`softplus` is ``max(x, 0) + log1p(exp(-|x|))``, exact to rounding for every x, and so
+is its derivative. (``torch.nn.functional.softplus`` returns ``x`` above its threshold of
+20, an error of up to 2e-9 in the value and 1e-13 in the slope, which a float64 check of the
+losses would see.)
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-__all__ = ["discriminator_loss", "generator_loss", "minibatch_value"]
+__all__ = ["discriminator_loss", "generator_loss", "minibatch_value", "softplus"]
+
+
+class _Softplus(torch.autograd.Function):
+    """``log(1 + e^x) = max(x, 0) + log1p(e^{-|x|})`` with the derivative ``sigmoid(x)``."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.clamp(x, min=0) + torch.log1p(torch.exp(-torch.abs(x)))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * torch.sigmoid(x)
+
+
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    """``log(1 + e^x)``, exact to rounding for all x, with the derivative ``sigmoid(x)`` (also
+    exact to rounding, and 1/2 at 0)."""
+    return _Softplus.apply(x)
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0,
                        fake_label: float = 0.0) -> torch.Tensor:
     """Per-member BCE: mean over the batch (last dim) of ``l(real, alpha) + l(fake, beta)``."""
-    real = real_label * F.softplus(-real_logits) + (1.0 - real_label) * F.softplus(real_logits)
-    fake = fake_label * F.softplus(-fake_logits) + (1.0 - fake_label) * F.softplus(fake_logits)
+    real = real_label * softplus(-real_logits) + (1.0 - real_label) * softplus(real_logits)
+    fake = fake_label * softplus(-fake_logits) + (1.0 - fake_label) * softplus(fake_logits)
     return real.mean(dim=-1) + fake.mean(dim=-1)
 
 
@@ -32,12 +56,12 @@ def generator_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
     """Per-member generator loss: ``non_saturating`` = mean softplus(-l) (= BCE with target 1),
     ``minimax`` = mean log(1 - sigmoid(l)) = -mean softplus(l)."""
     if kind == "non_saturating":
-        return F.softplus(-fake_logits).mean(dim=-1)
+        return softplus(-fake_logits).mean(dim=-1)
     if kind == "minimax":
-        return -F.softplus(fake_logits).mean(dim=-1)
+        return -softplus(fake_logits).mean(dim=-1)
     raise ValueError(f"kind: unknown option {kind!r}; expected 'non_saturating' or 'minimax'")
 
 
 def minibatch_value(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Per-member minibatch estimate of V(D, G): mean log D(x) + mean log(1 - D(G(z)))."""
-    return -F.softplus(-real_logits).mean(dim=-1) - F.softplus(fake_logits).mean(dim=-1)
+    return -softplus(-real_logits).mean(dim=-1) - softplus(fake_logits).mean(dim=-1)
