@@ -176,8 +176,11 @@ class TrainConfig:
             if len(seeds) != n:
                 raise ValueError(f"seeds: expected {n} seeds (one per member), got {len(seeds)}")
             object.__setattr__(self, "seeds", seeds)
-        object.__setattr__(self, "lr_g", _per_member("lr_g", self.lr_g, n, lower=0.0, lower_open=False))
-        object.__setattr__(self, "lr_d", _per_member("lr_d", self.lr_d, n, lower=0.0, lower_open=False))
+        for name in ("lr_g", "lr_d"):
+            value = getattr(self, name)
+            _per_member(name, value, n, lower=0.0, lower_open=False)  # validates
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
         if len(self.betas) != 2:
             raise ValueError(f"betas: expected two numbers, got {self.betas}")
         object.__setattr__(self, "betas", tuple(check_real("betas", b, lower=0.0, upper=1.0, upper_open=True)
@@ -214,6 +217,16 @@ class TrainConfig:
         if self.generator == "grid" and self.discriminator != "optimal":
             raise ValueError("discriminator: the grid generator moves by gradient steps on the criterion with the "
                              "exact D* (Prop. 2); use discriminator='optimal'")
+
+    @property
+    def member_lr_g(self) -> tuple[float, ...]:
+        """The generator's learning rate of each member."""
+        return _per_member("lr_g", self.lr_g, self.ensemble, lower=0.0, lower_open=False)
+
+    @property
+    def member_lr_d(self) -> tuple[float, ...]:
+        """The discriminator's learning rate of each member."""
+        return _per_member("lr_d", self.lr_d, self.ensemble, lower=0.0, lower_open=False)
 
     @property
     def member_seeds(self) -> tuple[int, ...]:

@@ -249,8 +249,8 @@ class Trainer:
         if cfg.discriminator == "mlp":
             disc = EnsembleMLP(size, (dim, *cfg.d_hidden, 1), cfg.d_activation, **kw)
             disc.reset_parameters(rngs)
-        lr_g = torch.tensor(cfg.lr_g[start:start + size], dtype=_F64)
-        lr_d = torch.tensor(cfg.lr_d[start:start + size], dtype=_F64)
+        lr_g = torch.tensor(cfg.member_lr_g[start:start + size], dtype=_F64)
+        lr_d = torch.tensor(cfg.member_lr_d[start:start + size], dtype=_F64)
         opt_g = self._optimizer(list(gen.parameters()), lr_g)
         opt_d = self._optimizer(list(disc.parameters()), lr_d) if disc is not None else None
         chunk = _Chunk(start, size, gen, disc, opt_g, opt_d)
