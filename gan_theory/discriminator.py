@@ -212,16 +212,15 @@ def discriminator_error(d: Any, p_data: DensityLike, p_g: DensityLike, logits: b
     """
     from ._pairwise import pair_integral
     from .results import IntegralResult
-    from .value import discriminator_values
+    from .value import read_discriminator
 
     star = OptimalDiscriminator(p_data, p_g, real_label, fake_label)
-    if not logits and callable(getattr(d, "logits", None)):
-        d, logits = d.logits, True
-    values = discriminator_values(d, star.dim, logits=bool(logits))
+    view = read_discriminator(d, star.dim, logits=bool(logits))
+    logits = view.logits
     a, b = star.real_label, star.fake_label
 
     def terms(x, lp, lq):
-        v, eps_d = values(x)
+        v, eps_d = view.values(x)
         dd = expit(v) if logits else v
         with np.errstate(invalid="ignore"):
             r = np.where((lp == -np.inf) & (lq == -np.inf), 0.0, lp - lq)
@@ -231,7 +230,7 @@ def discriminator_error(d: Any, p_data: DensityLike, p_g: DensityLike, logits: b
         value = m * diff * diff
         err_d = eps_d * (np.abs(v) + 1.0) * dd * (1 - dd) if logits else eps_d * np.abs(dd)
         noise = 2 * m * np.abs(diff) * (err_d + 8e-16) + 8e-16 * value
-        return value, noise
+        return (value, noise) + ((view.kinks(x),) if view.kinks is not None else ())
 
     res = pair_integral(star.p_data, star.p_g, terms, atol=atol, rtol=rtol, label="||D - D*||_m^2")
     s = math.sqrt(max(res.value, 0.0))
@@ -254,11 +253,10 @@ def discriminator_sup_error(d: Any, p_data: DensityLike, p_g: DensityLike, logit
     mass = float(mass)
     if not 0 < mass < 1:
         raise ValueError(f"mass: expected a number in (0, 1), got {mass}")
-    if not logits and callable(getattr(d, "logits", None)):
-        d, logits = d.logits, True
-    from .value import discriminator_values
+    from .value import read_discriminator
 
-    values = discriminator_values(d, star.dim, logits=bool(logits))
+    view = read_discriminator(d, star.dim, logits=bool(logits))
+    logits, values = view.logits, view.values
     h = [star.p_data.hints, star.p_g.hints]
     centers = np.concatenate([x.centers for x in h])
     scales = np.concatenate([x.scales for x in h])

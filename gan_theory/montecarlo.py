@@ -22,7 +22,7 @@ from ._checks import check_int, check_real
 from .densities import Density, DensityLike, as_density, as_pair
 from .logspace import LOG2, log_sigmoid
 from .results import MonteCarloResult
-from .value import discriminator_values
+from .value import read_discriminator
 
 __all__ = ["criterion", "jsd", "kl", "value_function"]
 
@@ -118,9 +118,10 @@ def value_function(d: Callable, p_data: DensityLike | torch.Tensor, p_g: Density
             raise ValueError("p_data and p_g: samples or densities must have the same dimension")
         dim = d_here
         xs.append(x)
-    values = discriminator_values(d, dim, logits=bool(logits))
-    vp, _ = values(xs[0])
-    vq, _ = values(xs[1])
+    view = read_discriminator(d, dim, logits=bool(logits))
+    logits = view.logits
+    vp, _ = view.values(xs[0])
+    vq, _ = view.values(xs[1])
     if logits:
         a, b = log_sigmoid(vp), log_sigmoid(-vq)
     else:

@@ -241,7 +241,7 @@ def make_domain(hints: Sequence[Hints], *, extent: float = EXTENT, resolution: f
         split = np.any(meets[:, :, None] & ((xhi - xlo)[:, None, :] > res[None]), axis=1)  # (m, 2)
         if not split.any():
             break
-        lo, hi = _split(lo, hi, split)
+        lo, hi, _ = _split(lo, hi, split)
     return Domain(tuple(axes), lo, hi)
 
 
@@ -282,8 +282,10 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
     return Domain((ax,), e[:-1], e[1:])
 
 
-def _split(lo: np.ndarray, hi: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bisect each 2-D cell along the axes marked in ``axes`` (m, 2); unmarked cells are kept."""
+def _split(lo: np.ndarray, hi: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bisect each 2-D cell along the axes marked in ``axes`` (m, 2); unmarked cells are kept.
+    Returns the new bounds and, for each new cell, the row of the cell it came from."""
+    parent = np.arange(lo.shape[0])
     for j in range(lo.shape[1]):
         s = axes[:, j]
         if not s.any():
@@ -295,8 +297,9 @@ def _split(lo: np.ndarray, hi: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray
         lo_b[:, j] = mid
         lo = np.concatenate([lo[~s], lo_a, lo_b])
         hi = np.concatenate([hi[~s], hi_a, hi_b])
+        parent = np.concatenate([parent[~s], parent[s], parent[s]])
         axes = np.concatenate([axes[~s], axes[s], axes[s]])
-    return lo, hi
+    return lo, hi, parent
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,13 +315,13 @@ class VectorResult:
     cells: int
 
 
-Integrand = Callable[[np.ndarray], "tuple[np.ndarray, np.ndarray]"]
+Integrand = Callable[[np.ndarray], "tuple[np.ndarray, ...]"]
 
 
 @dataclass
 class _Cells:
-    """Per-cell results: bounds in t, Kronrod estimate, |K - G|, directional errors, the
-    integral of |f| and the evaluation error, for every component."""
+    """Per-cell results: bounds in t, Kronrod estimate, error estimate, directional errors,
+    the integral of |f|, the evaluation error, kink flags and 1-D cut points."""
 
     lo: np.ndarray
     hi: np.ndarray
@@ -327,25 +330,22 @@ class _Cells:
     dir_err: np.ndarray  # (m, k, d)
     absint: np.ndarray  # (m, k)
     noise: np.ndarray  # (m, k)
+    kinked: np.ndarray  # (m,) the kink indicator changes sign in the cell
+    cut: np.ndarray  # (m,) 1-D split point at a located kink, NaN for the midpoint
+    young: np.ndarray  # (m,) initial cells, whose error has no second estimate from a parent
     inf_sign: np.ndarray  # (k,) +1/-1 where a component is infinite
-    cut: np.ndarray | None = None  # (m,) 1-D split point at a kink, NaN for the midpoint
 
-    def cuts(self) -> np.ndarray:
-        return np.full(self.lo.shape[0], np.nan) if self.cut is None else self.cut
+    _ROWS = ("lo", "hi", "est", "err", "dir_err", "absint", "noise", "kinked", "cut", "young")
 
     def extend(self, other: _Cells) -> _Cells:
-        sign = np.where(self.inf_sign == 0, other.inf_sign, self.inf_sign)
         if np.any((self.inf_sign != 0) & (other.inf_sign != 0) & (self.inf_sign != other.inf_sign)):
             raise AccuracyError("the integrand is +inf in one place and -inf in another: the integral is undefined")
-        cut = None if self.cut is None and other.cut is None else np.concatenate([self.cuts(), other.cuts()])
-        return _Cells(*(np.concatenate([a, b]) for a, b in zip(
-            (self.lo, self.hi, self.est, self.err, self.dir_err, self.absint, self.noise),
-            (other.lo, other.hi, other.est, other.err, other.dir_err, other.absint, other.noise))), sign, cut)
+        sign = np.where(self.inf_sign == 0, other.inf_sign, self.inf_sign)
+        rows = {n: np.concatenate([getattr(self, n), getattr(other, n)]) for n in self._ROWS}
+        return _Cells(**rows, inf_sign=sign)
 
     def select(self, keep: np.ndarray) -> _Cells:
-        return _Cells(self.lo[keep], self.hi[keep], self.est[keep], self.err[keep], self.dir_err[keep],
-                      self.absint[keep], self.noise[keep], self.inf_sign,
-                      None if self.cut is None else self.cut[keep])
+        return _Cells(**{n: getattr(self, n)[keep] for n in self._ROWS}, inf_sign=self.inf_sign)
 
 
 def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: float | np.ndarray,
@@ -359,10 +359,11 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         ``f(x)`` with ``x`` of shape (n,) in 1-D or (n, 2) in 2-D returns ``(values, noise)``,
         both of shape (n, k): the integrand and a bound on the absolute floating-point error of
         each value. Values may be ``+inf``/``-inf`` (that component's integral is then
-        infinite), never NaN. An integrand with kinks (``|p - q|``) returns a third array
-        ``kink`` of shape (n,) whose sign changes where the integrand is not smooth: a cell
-        over which it changes sign gets the safe error bound ``2 * integral of |f|`` and, in 1-D,
-        is split at the interpolated sign change (so the kink ends up on a cell edge).
+        infinite), never NaN. An integrand with kinks returns a third array ``kink`` of shape
+        (n,) or (n, h) whose columns change sign where the integrand is not smooth (``p - q``
+        for ``|p - q|``; a ReLU network's pre-activations). A cell over which a column changes
+        sign is split: in 1-D at the sign change, located to double precision (so the kink
+        lies on a cell edge); in 2-D, where kinks are curves, it is split at least once.
     domain : Domain
         Initial partition, from :func:`make_domain`.
     atol, rtol : float or array of shape (k,)
@@ -379,6 +380,13 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
     -------
     VectorResult
 
+    Notes
+    -----
+    A cell's error estimate is ``|K - G|``; once a cell has been split, its children also
+    carry their share of ``|K(parent) - sum K(children)|`` (an estimate of the parent's error,
+    which bounds the children's for smooth and for piecewise-smooth integrands) and keep the
+    larger of the two.
+
     Raises
     ------
     AccuracyError
@@ -391,6 +399,7 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
     rule = _rule(dim)
     max_cells = (20000 if dim == 1 else 60000) if max_cells is None else max_cells
     cells = _evaluate(f, domain, rule, domain.lo, domain.hi)
+    cells.young[:] = True
     evaluations = cells.lo.shape[0] * rule.nodes.shape[0]
     atol_v = np.asarray(atol, dtype=np.float64)
     rtol_v = np.asarray(rtol, dtype=np.float64)
@@ -401,8 +410,10 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         floor = cells.noise.sum(axis=0) + (4.0 + math.log2(m)) * _EPS * cells.absint.sum(axis=0)
         tol = np.maximum(atol_v, rtol_v * np.abs(value))
         finite = cells.inf_sign == 0
+        # kinked cells are split before they are trusted: at the kink in 1-D, at least once in 2-D
+        must = cells.kinked & (np.isfinite(cells.cut) if dim == 1 else cells.young)
         done = ~finite | (quad_err + floor <= tol)
-        if done.all():
+        if done.all() and not must.any():
             value = np.where(finite, value, np.where(cells.inf_sign > 0, np.inf, -np.inf))
             return VectorResult(value, np.where(finite, quad_err + floor, 0.0), evaluations, m)
         hopeless = finite & (floor > tol)
@@ -415,7 +426,7 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
                 estimate=float(value[c]), error=float(quad_err[c] + floor[c]), tolerance=float(tol[c]))
         # Bisect, for each unfinished component, all but the smallest-error cells whose errors
         # add up to at most half of what the tolerance leaves.
-        split = np.zeros(m, dtype=bool)
+        split = must.copy()
         score = np.zeros((m, dim))
         for c in np.flatnonzero(~done):
             order = np.argsort(cells.err[:, c])
@@ -424,7 +435,7 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
             score += cells.dir_err[:, c, :] / max(tol[c], np.finfo(float).tiny)
         n_split = int(split.sum())
         if m + n_split * (2 ** dim - 1) > max_cells:
-            c = int(np.flatnonzero(~done)[0])
+            c = int(np.flatnonzero(~done)[0]) if (~done).any() else 0
             raise AccuracyError(
                 f"the requested accuracy cannot be met{_label(labels, c)} within {max_cells} cells: "
                 f"estimate {value[c]:.17g} with error {quad_err[c] + floor[c]:.3g} > tolerance {tol[c]:.3g}; "
@@ -433,7 +444,7 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         lo, hi = cells.lo[split], cells.hi[split]
         tiny = np.abs(hi - lo) <= 8 * _EPS * np.maximum(np.abs(lo), np.abs(hi))
         if tiny.any():
-            c = int(np.flatnonzero(~done)[0])
+            c = int(np.flatnonzero(~done)[0]) if (~done).any() else 0
             where = domain.to_x(0.5 * (lo[tiny] + hi[tiny])[:1])[0][0]
             raise AccuracyError(
                 f"the requested accuracy cannot be met{_label(labels, c)}: the integrand needs resolving "
@@ -442,19 +453,30 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
                 f"{quad_err[c] + floor[c]:.3g} > tolerance {tol[c]:.3g}",
                 estimate=float(value[c]), error=float(quad_err[c] + floor[c]), tolerance=float(tol[c]))
         if dim == 1:
-            mid = 0.5 * (lo + hi)
-            if cells.cut is not None:
-                cut = cells.cut[split]
-                mid = np.where(np.isnan(cut), mid, cut)
+            cut = cells.cut[split]
+            mid = np.where(np.isnan(cut), 0.5 * (lo + hi), cut)
             new_lo, new_hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
+            parent = np.concatenate([np.arange(lo.shape[0])] * 2)
         else:
-            s = score[split]
-            new_lo, new_hi = _split(lo, hi, s >= 0.25 * s.max(axis=1, keepdims=True))
+            sc = score[split]
+            axes = (sc >= 0.25 * sc.max(axis=1, keepdims=True)) | cells.kinked[split][:, None]
+            new_lo, new_hi, parent = _split(lo, hi, axes)
         fresh = _evaluate(f, domain, rule, new_lo, new_hi)
+        _inherit(fresh, cells.est[split], parent)
         evaluations += new_lo.shape[0] * rule.nodes.shape[0]
         cells = cells.select(~split).extend(fresh)
     raise AccuracyError(f"the requested accuracy cannot be met{_label(labels, 0)}: not reached in {max_rounds} "
                         f"refinement rounds; the integrand may be singular or the integral infinite")
+
+
+def _inherit(children: _Cells, parent_est: np.ndarray, parent: np.ndarray) -> None:
+    """Give each child its share of |K(parent) - sum K(children)| and keep the larger error."""
+    total = np.zeros_like(parent_est)
+    np.add.at(total, parent, children.est)
+    count = np.bincount(parent, minlength=parent_est.shape[0]).astype(np.float64)
+    share = (np.abs(parent_est - total) / count[:, None])[parent]
+    children.err = np.maximum(children.err, share)
+    children.dir_err = np.maximum(children.dir_err, share[:, :, None])
 
 
 def _label(labels: Sequence[str] | None, c: int) -> str:
@@ -479,9 +501,6 @@ def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.
         vals, noise = out[0], out[1]
         k = vals.shape[1]
         w = jac.reshape(m, p) * vol[:, None]
-        # Nodes are rounded to doubles: a position error of an ulp of |x| moves the rule's
-        # result by about (that error / the cell's width) of the integral of |f|.
-        noise = noise + np.abs(vals) * _position_error(x, m, p)[:, None]
         both = np.concatenate([vals, np.abs(vals), noise], axis=1).reshape(m, p, 3 * k) * w[:, :, None]
     inf_sign = np.zeros(k, dtype=np.int8)
     if not np.isfinite(both).all():
@@ -490,47 +509,53 @@ def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.
     kron = sums[:, :k, 0]
     err = np.abs(kron - sums[:, :k, 1])
     absint = sums[:, k:2 * k, 0]
+    # Nodes are rounded to doubles: a position error of an ulp of |x| moves the rule's result by
+    # about (that error / the cell's width) of the integral of |f| over the cell.
+    noise = sums[:, 2 * k:, 0] + absint * _position_error(domain, lo, hi)[:, None]
     if lo.ndim == 1:
         dir_err = err[:, :, None]
     else:
         dir_err = np.abs(kron[:, :, None] - sums[:, :k, 2:])
-    cut = None
+    kinked = np.zeros(m, dtype=bool)
+    cut = np.full(m, np.nan)
     if len(out) > 2:
-        s = np.asarray(out[2], dtype=np.float64).reshape(m, p)
-        kinked = (s.max(axis=1) > 0) & (s.min(axis=1) < 0)
-        if kinked.any():
-            # |K - G| is not a bound across a kink: use 2 * integral of |f| there
-            safe = 2.0 * absint[kinked]
-            err[kinked] = np.maximum(err[kinked], safe)
-            dir_err[kinked] = np.maximum(dir_err[kinked], safe[:, :, None])
-            if lo.ndim == 1:
-                cut = _kink_points(f, domain, t.reshape(m, p), s, kinked)
-    return _Cells(lo, hi, kron, err, dir_err, absint, sums[:, 2 * k:, 0], inf_sign, cut)
+        s = np.asarray(out[2], dtype=np.float64).reshape(m, p, -1)
+        kinked = np.any((s.max(axis=1) > 0) & (s.min(axis=1) < 0), axis=1)
+        if kinked.any() and lo.ndim == 1:
+            cut = _kink_points(f, domain, t.reshape(m, p), s, kinked)
+    return _Cells(lo, hi, kron, err, dir_err, absint, noise, kinked, cut, np.zeros(m, dtype=bool), inf_sign)
 
 
-def _position_error(x: np.ndarray, m: int, p: int) -> np.ndarray:
-    """Per node, one ulp of |x| relative to the width of the node's cell (summed over axes)."""
-    if x.ndim == 1:
-        xc = x.reshape(m, p)
-        rel = _EPS * np.abs(xc).max(axis=1) / (xc[:, -1] - xc[:, 0])
+def _position_error(domain: Domain, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per cell: one ulp of the largest |x| in it over its width (summed over axes)."""
+    if lo.ndim == 1:
+        xl, xh = domain.axes[0].forward(lo)[0], domain.axes[0].forward(hi)[0]
+        rel = _EPS * np.maximum(np.abs(xl), np.abs(xh)) / (xh - xl)
     else:
-        xc = x.reshape(m, p, 2)
-        width = xc.max(axis=1) - xc.min(axis=1)
-        rel = (_EPS * np.abs(xc).max(axis=1) / width).sum(axis=1)
-    return np.repeat(np.where(np.isfinite(rel), rel, 0.0), p)
+        rel = 0.0
+        for j, ax in enumerate(domain.axes):
+            xl, xh = ax.forward(lo[:, j])[0], ax.forward(hi[:, j])[0]
+            rel = rel + _EPS * np.maximum(np.abs(xl), np.abs(xh)) / (xh - xl)
+    return np.where(np.isfinite(rel), rel, 0.0)
 
 
 def _kink_points(f: Integrand, domain: Domain, t: np.ndarray, s: np.ndarray, kinked: np.ndarray) -> np.ndarray:
-    """Per 1-D cell, where to split it: for kinked cells the first sign change of the kink
-    indicator, located to double precision by the Illinois (modified regula falsi) method
-    between the two nodes around it; NaN (the midpoint) for the other cells."""
+    """Per 1-D cell, where to split it: for kinked cells the first sign change (in x) of the
+    first indicator column that changes sign, located to double precision by the Illinois
+    (modified regula falsi) method between the two nodes around it; NaN for the other cells."""
     cut = np.full(t.shape[0], np.nan)
     idx = np.flatnonzero(kinked)
-    sk, tk = s[idx], t[idx]
-    j = np.argmax(sk[:, 1:] * sk[:, :-1] < 0, axis=1)  # nodes are in increasing order within a cell
+    sk, tk = s[idx], t[idx]  # (r, p, h), nodes in increasing order within a cell
+    # a change between neighbouring nodes (a node exactly at the kink counts on its right)
+    change = (sk[:, 1:, :] * sk[:, :-1, :] < 0) | ((sk[:, :-1, :] == 0) & (sk[:, 1:, :] != 0))
+    found = change.any(axis=(1, 2))
+    idx, sk, tk, change = idx[found], sk[found], tk[found], change[found]
+    first_node = np.where(change.any(axis=2), np.arange(change.shape[1])[None, :], change.shape[1])
+    j = first_node.min(axis=1)  # first interval with a change in any column
     rows = np.arange(idx.size)
+    col = np.argmax(change[rows, j, :], axis=1)
     a, b = tk[rows, j].copy(), tk[rows, j + 1].copy()
-    fa, fb = sk[rows, j].copy(), sk[rows, j + 1].copy()
+    fa, fb = sk[rows, j, col].copy(), sk[rows, j + 1, col].copy()
     side = np.zeros(idx.size)
     for _ in range(100):
         active = np.abs(b - a) > 4 * _EPS * np.maximum(np.abs(a), np.abs(b))
@@ -539,17 +564,18 @@ def _kink_points(f: Integrand, domain: Domain, t: np.ndarray, s: np.ndarray, kin
         with np.errstate(all="ignore"):
             c = np.where(active, b - fb * (b - a) / (fb - fa), 0.5 * (a + b))
             c = np.where((c > np.minimum(a, b)) & (c < np.maximum(a, b)), c, 0.5 * (a + b))
-            fc = np.asarray(f(domain.to_x(c)[0])[2], dtype=np.float64)
+            ind = np.asarray(f(domain.to_x(c)[0])[2], dtype=np.float64).reshape(idx.size, -1)
+        fc = ind[rows, col]
         same_b = fc * fb > 0
-        # replace the endpoint on the side of c; halve the kept endpoint's value when the same
-        # side is replaced twice in a row (Illinois), which keeps convergence superlinear
+        # replace the endpoint on c's side; halve the kept endpoint's value when the same side
+        # is replaced twice in a row (Illinois), which keeps the convergence superlinear
         a_new = np.where(same_b, a, b)
         fa_new = np.where(same_b, np.where(side > 0, 0.5 * fa, fa), fb)
         side = np.where(same_b, 1.0, -1.0)
         a, fa = np.where(active, a_new, a), np.where(active, fa_new, fa)
         b, fb = np.where(active, c, b), np.where(active, fc, fb)
-        done_exact = fc == 0
-        a, b = np.where(done_exact, c, a), np.where(done_exact, c, b)
+        exact = fc == 0
+        a, b = np.where(exact, c, a), np.where(exact, c, b)
     cut[idx] = 0.5 * (a + b)
     return cut
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from .densities import DensityLike, as_pair
 from .logspace import criterion_terms, log_sigmoid
 from .results import IntegralResult
 
-__all__ = ["criterion", "value_function", "discriminator_values"]
+__all__ = ["DiscriminatorView", "criterion", "read_discriminator", "value_function"]
 
 _EPS64 = float(np.finfo(np.float64).eps)
 
@@ -34,17 +35,34 @@ def _module_dtype(module: torch.nn.Module) -> torch.dtype | None:
     return None
 
 
-def discriminator_values(d: Callable, dim: int, *, logits: bool,
-                         name: str = "d") -> Callable[[np.ndarray], tuple[np.ndarray, float]]:
-    """Wrap a user discriminator as ``x (NumPy) -> (values (n,), relative precision)``.
+@dataclass(frozen=True)
+class DiscriminatorView:
+    """How the engine reads a discriminator: ``values(x) -> (array (n,), relative precision)``,
+    whether those are logits, and, for piecewise-smooth networks, ``kinks(x) -> (n, h)``
+    (pre-activations whose sign changes mark where the function is not smooth)."""
+
+    values: Callable[[np.ndarray], tuple[np.ndarray, float]]
+    logits: bool
+    kinks: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") -> DiscriminatorView:
+    """Wrap a user discriminator for the engine.
 
     ``d`` is called on a float64 tensor of shape (n,) (1-D) or (n, 2) (2-D) and may return a
-    tensor or array of shape (n,) or (n, 1). A ``torch.nn.Module`` with float32 weights is
-    evaluated through a float64 copy (the same function, without float32 rounding). Outputs are
-    checked: NaN is an error, and so are probabilities outside [0, 1].
+    tensor or array of shape (n,) or (n, 1). A ``d`` with a ``logits`` method (an
+    :class:`~gan_theory.OptimalDiscriminator`, a trained discriminator) is read through its
+    logits; one with a ``kinks`` method gives the quadrature the places where it is not smooth.
+    A ``torch.nn.Module`` with float32 weights is evaluated through a float64 copy (the same
+    function, without float32 rounding). Outputs are checked: NaN is an error, and so are
+    probabilities outside [0, 1].
     """
     if not callable(d):
         raise TypeError(f"{name}: expected a callable discriminator x -> D(x), got {type(d).__name__}")
+    kinks = getattr(d, "kinks", None)
+    kinks = kinks if callable(kinks) else None
+    if not logits and callable(getattr(d, "logits", None)):
+        d, logits = d.logits, True
     fn = d
     if isinstance(d, torch.nn.Module) and _module_dtype(d) not in (None, torch.float64):
         fn = copy.deepcopy(d).double()
@@ -73,7 +91,7 @@ def discriminator_values(d: Callable, dim: int, *, logits: bool,
                              f"returns probabilities (pass logits=True if it returns logits)")
         return arr, eps
 
-    return values
+    return DiscriminatorView(values, bool(logits), kinks)
 
 
 def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: bool = False, *,
@@ -118,14 +136,13 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, eq. (1).
     """
     dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"))
-    if not logits and callable(getattr(d, "logits", None)):
-        # An OptimalDiscriminator (or a trained discriminator of gan_theory) knows its logits:
-        # use them, so that D underflowing to 0 or 1 in the tails does not turn V into -inf.
-        d, logits = d.logits, True
-    values = discriminator_values(d, dp.dim, logits=bool(logits))
+    # An OptimalDiscriminator (or a trained discriminator of gan_theory) is read through its
+    # logits, so that D underflowing to 0 or 1 in the tails does not turn V into -inf.
+    view = read_discriminator(d, dp.dim, logits=bool(logits))
+    logits = view.logits
 
     def terms(x, lp, lq):
-        v, eps_d = values(x)
+        v, eps_d = view.values(x)
         if logits:
             log_d, log_1md = log_sigmoid(v), log_sigmoid(-v)
             with np.errstate(over="ignore"):
@@ -146,7 +163,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
             dq_ = np.where(q_zero, 0.0, 4 * dq.eps * (np.abs(lq) + 1))
             noise = (np.abs(a) * (dp_ + 8 * _EPS64) + np.where(p_zero, 0.0, p * err_d)
                      + np.abs(b) * (dq_ + 8 * _EPS64) + np.where(q_zero, 0.0, q * err_1md))
-        return a + b, np.where(np.isfinite(noise), noise, 0.0)
+        out = (a + b, np.where(np.isfinite(noise), noise, 0.0))
+        return out + (view.kinks(x),) if view.kinks is not None else out
 
     return pair_integral(dp, dq, terms, atol=atol, rtol=rtol, label="V(D, G)")
 

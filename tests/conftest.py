@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
-
-REFERENCES = Path(__file__).parent / "references"
 
 
 def pytest_addoption(parser):
@@ -24,11 +19,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
         if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_gpu)
-
-
-def load_references(name: str) -> dict:
-    """Reference values computed with mpmath by the scripts in tests/references/."""
-    return json.loads((REFERENCES / name).read_text())
 
 
 # Property tests are derandomized: the same examples on every run, so a CI failure reproduces.

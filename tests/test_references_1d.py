@@ -15,7 +15,7 @@ import math
 import pytest
 
 import gan_theory as gt
-from conftest import load_references
+from refdata import load_references
 from specs import build, number
 
 REFS = load_references("references_1d.json")

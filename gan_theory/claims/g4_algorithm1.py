@@ -72,7 +72,7 @@ def flow_1d(ctx: CheckContext) -> tuple:
 
 def flow_2d(ctx: CheckContext) -> tuple:
     cfg = TrainConfig(generator="flow", discriminator="mlp", steps=4000, ensemble=4, seed=ctx.seed, lr_g=1e-3,
-                      lr_d=1e-3, log_every=4000, lr_schedule="cosine", lr_final=0.1, flow_layers=4,
+                      lr_d=1e-3, log_every=4000, lr_schedule="cosine", lr_final=0.1, flow_layers=2,
                       d_hidden=(128, 128))
     return toys.ring(std=0.1), "2-D spline-flow G on ring(8, std 0.1)", cfg
 

@@ -20,7 +20,7 @@ import torch
 
 from .._checks import check_choice, check_int
 
-__all__ = ["ACTIVATIONS", "EnsembleLinear", "EnsembleMLP"]
+__all__ = ["ACTIVATIONS", "PIECEWISE_LINEAR", "EnsembleLinear", "EnsembleMLP"]
 
 ACTIVATIONS = {
     "silu": torch.nn.functional.silu,
@@ -29,6 +29,7 @@ ACTIVATIONS = {
     "leaky_relu": lambda x: torch.nn.functional.leaky_relu(x, 0.2),
     "softplus": torch.nn.functional.softplus,
 }
+PIECEWISE_LINEAR = ("relu", "leaky_relu")
 
 
 class EnsembleLinear(torch.nn.Module):
@@ -106,6 +107,22 @@ class EnsembleMLP(torch.nn.Module):
         for layer in self.layers[:-1]:
             x = act(layer(x))
         return self.layers[-1](x)
+
+    @property
+    def piecewise_linear(self) -> bool:
+        """Whether the activation has kinks (ReLU, LeakyReLU)."""
+        return self.activation in PIECEWISE_LINEAR
+
+    def preactivations(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden units' inputs to the activation, concatenated: (N, B, sum of hidden widths).
+        For a piecewise-linear activation the network is smooth except where one changes sign."""
+        act = ACTIVATIONS[self.activation]
+        pre = []
+        for layer in self.layers[:-1]:
+            z = layer(x)
+            pre.append(z)
+            x = act(z)
+        return torch.cat(pre, dim=-1)
 
     def member(self, i: int, *, dtype: torch.dtype | None = None) -> EnsembleMLP:
         """A detached copy of member ``i`` as an ensemble of one (optionally in another dtype)."""

@@ -121,10 +121,18 @@ class MemberGenerator:
 
 
 class MemberDiscriminator:
-    """Member ``i``'s trained discriminator: ``x -> D(x)`` in [0, 1] (float64), ``logits(x)``."""
+    """Member ``i``'s trained discriminator: ``x -> D(x)`` in [0, 1] (float64), ``logits(x)``,
+    and, for a piecewise-linear network, ``kinks(x)``: its hidden pre-activations (n, h), whose
+    sign changes are where it is not smooth (the quadrature splits cells there)."""
 
     def __init__(self, net: EnsembleMLP, dim: int) -> None:
         self.net, self.dim = net, dim
+        self.kinks = self._kinks if net.piecewise_linear else None
+
+    def _kinks(self, x) -> np.ndarray:
+        x = torch.as_tensor(x, dtype=_F64)
+        with torch.no_grad():
+            return self.net.preactivations(x.reshape(1, -1, self.dim))[0].numpy()
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.as_tensor(x, dtype=_F64)
