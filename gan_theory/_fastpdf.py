@@ -177,7 +177,8 @@ def _event(d: td.Distribution, name: str, path: str):
 
 
 def fast_view(d: td.Distribution, name: str) -> FastView | None:
-    """The fast view of ``d`` (batch_shape ()), or ``None`` if its family has none.
+    """The fast view of ``d`` (batch_shape ``()`` or ``(B,)``), or ``None`` if its family has
+    none. For a batch, ``log_prob(x)`` has shape (n, B) and the hints cover every element.
 
     Raises
     ------
@@ -185,28 +186,39 @@ def fast_view(d: td.Distribution, name: str) -> FastView | None:
         If a parameter is NaN, infinite or outside its constraint (naming ``name``).
     """
     two_d = d.event_shape == (2,)
+    batched = len(d.batch_shape) == 1
+
+    def expand(x: np.ndarray, axes: int) -> np.ndarray:
+        """Add ``axes`` axes after the points' axis (before the event axis in 2-D)."""
+        idx = (slice(None),) + (None,) * axes
+        return x[idx + (slice(None),)] if two_d else x[idx]
+
     if type(d) is td.MixtureSameFamily:
         ev = _event(d.component_distribution, name, "component_distribution.")
         if ev is None:
             return None
         comp, c, s, breaks, lower, upper = ev
         logits = d.mixture_distribution.logits.detach().to("cpu", torch.float64).numpy()
-        if not np.all(np.isfinite(logits) | (logits == -np.inf)) or np.all(logits == -np.inf):
+        if not np.all(np.isfinite(logits) | (logits == -np.inf)) or np.any(np.all(logits == -np.inf, axis=-1)):
             raise ValueError(f"{name}: the mixture weights must be finite and not all zero, found "
                              f"probs={d.mixture_distribution.probs.tolist()}")
-        logw = logits - np.logaddexp.reduce(logits)
+        logw = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+        n_axes = 1 + batched
 
         def mixture(x):
-            v = comp(x[:, None, :] if two_d else x[:, None]) + logw
-            m = v.max(axis=1)
+            v = comp(expand(x, n_axes)) + logw
+            m = v.max(axis=-1, keepdims=True)
             m_safe = np.where(np.isfinite(m), m, 0.0)
             with np.errstate(divide="ignore"):
-                return m_safe + np.log(np.exp(v - m_safe[:, None]).sum(axis=1))
+                return (m_safe + np.log(np.exp(v - m_safe).sum(axis=-1, keepdims=True)))[..., 0]
 
-        keep = np.exp(logw) > 0
+        keep = np.exp(logw).reshape(-1) > 0
         return FastView(mixture, Hints(lower, upper, c[keep], s[keep], tuple(np.unique(b) for b in breaks)))
     ev = _event(d, name, "")
     if ev is None:
         return None
     fn, c, s, breaks, lower, upper = ev
-    return FastView(fn, Hints(lower, upper, c, s, tuple(np.unique(b) if b.size > 1 else b for b in breaks)))
+    hints = Hints(lower, upper, c, s, tuple(np.unique(b) if b.size > 1 else b for b in breaks))
+    if batched:
+        return FastView(lambda x: fn(expand(x, 1)), hints)
+    return FastView(fn, hints)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._checks import check_tolerances
-from .densities import Density
+from .densities import Density, batch_size
 from .logspace import magnitude
 from .quadrature import make_domain, integrate
 from .results import IntegralResult
@@ -41,14 +41,20 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
     Parameters
     ----------
     p, q : Density
-        The two densities (same dimension).
+        The two densities (same dimension); either may be a batch (``log_prob`` of shape
+        (n, B)), and then the result has one value per element.
     terms : callable
         ``terms(x, lp, lq) -> (value, noise)`` or ``(value, noise, kink)``, vectorised over
-        points (see :func:`gan_theory.quadrature.integrate`).
+        points (and broadcasting over a batch; see :func:`gan_theory.quadrature.integrate`).
     atol, rtol : float or None
         Tolerance on the result (``None``: :data:`DEFAULT_TOLERANCES`).
     label : str
         Name of the quantity, for error messages.
+
+    Returns
+    -------
+    IntegralResult
+        With float ``value``/``error``, or arrays of shape (B,) for a batch.
 
     Raises
     ------
@@ -59,32 +65,52 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
     """
     atol, rtol = tolerances(p.dim, atol, rtol)
     domain = make_domain([p.hints, q.hints])
+    batch = batch_size(p, q)
+    width = 1 if batch is None else batch
+
+    def columns(a: np.ndarray, n: int) -> np.ndarray:
+        return a[:, None] if a.ndim == 1 and batch is None else np.broadcast_to(a.reshape(n, -1), (n, width))
+
+    def result(res) -> IntegralResult:
+        if batch is None:
+            return IntegralResult(float(res.value[0]), float(res.error[0]), "quadrature", res.evaluations, res.cells)
+        return IntegralResult(res.value[:width].copy(), res.error[:width].copy(), "quadrature", res.evaluations,
+                              res.cells)
+
     if p.normalised and q.normalised:
         def f(x: np.ndarray):
             out = terms(x, p.log_prob(x), q.log_prob(x))
-            return (out[0][:, None], out[1][:, None]) + tuple(out[2:])
+            n = x.shape[0]
+            return (columns(out[0], n), columns(out[1], n)) + tuple(out[2:])
 
-        res = integrate(f, domain, atol=atol, rtol=rtol, labels=(label,))
-        return IntegralResult(float(res.value[0]), float(res.error[0]), "quadrature", res.evaluations, res.cells)
+        res = integrate(f, domain, atol=atol, rtol=rtol, labels=(label,) * width)
+        return result(res)
 
     # The masses only need to be good enough to tell a normalised density from one that is not,
     # and no better than the result itself.
     mass_atol = max(MASS_TOLERANCE / 10, 1e3 * max(p.eps, q.eps), atol, rtol)
+    kp, kq = p.batch or 1, q.batch or 1
 
     def f_mass(x: np.ndarray):
         lp = p.log_prob(x)
         lq = q.log_prob(x)
         out = terms(x, lp, lq)
-        ep, eq = np.exp(lp), np.exp(lq)
-        np_ = 4.0 * p.eps * (magnitude(lp) + 1.0) * ep
-        nq_ = 4.0 * q.eps * (magnitude(lq) + 1.0) * eq
-        return (np.stack([out[0], ep, eq], axis=1), np.stack([out[1], np_, nq_], axis=1)) + tuple(out[2:])
+        n = x.shape[0]
+        ep, eq = np.exp(lp).reshape(n, kp), np.exp(lq).reshape(n, kq)
+        np_ = 4.0 * p.eps * (magnitude(lp).reshape(n, kp) + 1.0) * ep
+        nq_ = 4.0 * q.eps * (magnitude(lq).reshape(n, kq) + 1.0) * eq
+        return ((np.concatenate([columns(out[0], n), ep, eq], axis=1),
+                 np.concatenate([columns(out[1], n), np_, nq_], axis=1)) + tuple(out[2:]))
 
-    res = integrate(f_mass, domain, atol=np.array([atol, mass_atol, mass_atol]), rtol=np.array([rtol, 0.0, 0.0]),
-                    labels=(label, f"the mass of {p.name}", f"the mass of {q.name}"))
-    for i, d in ((1, p), (2, q)):
-        check_mass(d, res.value[i], res.error[i], mass_atol)
-    return IntegralResult(float(res.value[0]), float(res.error[0]), "quadrature", res.evaluations, res.cells)
+    k_atol = np.concatenate([np.full(width, atol), np.full(kp + kq, mass_atol)])
+    k_rtol = np.concatenate([np.full(width, rtol), np.zeros(kp + kq)])
+    labels = (label,) * width + (f"the mass of {p.name}",) * kp + (f"the mass of {q.name}",) * kq
+    res = integrate(f_mass, domain, atol=k_atol, rtol=k_rtol, labels=labels)
+    for i in range(kp):
+        check_mass(p, res.value[width + i], res.error[width + i], mass_atol)
+    for i in range(kq):
+        check_mass(q, res.value[width + kp + i], res.error[width + kp + i], mass_atol)
+    return result(res)
 
 
 def check_mass(d: Density, mass: float, error: float, atol: float = 0.0) -> None:

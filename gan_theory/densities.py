@@ -35,7 +35,7 @@ import torch
 import torch.distributions as td
 
 from ._fastpdf import fast_view
-from ._hints import Hints, register_hints, torch_hints
+from ._hints import Hints, family_hints, register_hints, torch_hints
 from ._scipybridge import is_scipy_frozen, scipy_cdf_sf
 from ._torchconv import check_parameters, parameters, to_float64
 from .results import AccuracyError
@@ -70,13 +70,16 @@ class Density:
     normalised : bool
         Whether the density is known to integrate to 1 (a family with a fast path); otherwise
         the quadrature checks its mass.
+    batch : int or None
+        ``B`` for a batch of ``B`` densities (``log_prob`` then returns (n, B)); ``None`` for one.
     """
 
     def __init__(self, source: Any, name: str, dim: int, hints: Hints, eps: float,
-                 log_prob: Callable[[np.ndarray], np.ndarray], checked: bool) -> None:
+                 log_prob: Callable[[np.ndarray], np.ndarray], checked: bool, batch: int | None = None) -> None:
         self.source = source
         self.name = name
         self.dim = dim
+        self.batch = batch
         self.hints = hints
         self.eps = eps
         self._log_prob = log_prob
@@ -117,6 +120,8 @@ class Density:
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` float64 samples, shape (n,) or (n, 2), drawn reproducibly with ``generator``."""
+        if self.batch is not None:
+            raise ValueError(f"{self.name}: sampling a batch of densities is not supported; pass one density")
         if is_scipy_frozen(self.source):
             seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
             x = self.source.rvs(size=n, random_state=np.random.default_rng(seed))
@@ -130,6 +135,9 @@ class Density:
             return (np.asarray(self.source.cdf(x), dtype=np.float64),
                     np.asarray(self.source.sf(x), dtype=np.float64))
         fn = scipy_cdf_sf(self.dist) if self.dim == 1 else None
+        if fn is not None and self.batch is not None:
+            cdf_sf = fn
+            fn = lambda y: cdf_sf(y[:, None])  # noqa: E731 (broadcast over the batch)
         if fn is None:
             raise ValueError(f"{self.name}: no cumulative distribution function is known for "
                              f"{type(self.source).__name__}; pass a scipy.stats distribution or a torch "
@@ -169,13 +177,15 @@ def _support_check(dist: td.Distribution, x: torch.Tensor) -> torch.Tensor:
     return dist.support.check(x)
 
 
-def _torch_log_prob(dist: td.Distribution, dim: int, hints: Hints) -> Callable[[np.ndarray], np.ndarray]:
-    """Log-density through ``dist.log_prob``, with ``-inf`` off the support."""
+def _torch_log_prob(dist: td.Distribution, dim: int, hints: Hints, batched: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """Log-density through ``dist.log_prob``, with ``-inf`` off the support ((n, B) for a batch)."""
     bounded = bool(np.any(np.isfinite(hints.lower)) or np.any(np.isfinite(hints.upper)))
     safe = torch.as_tensor(hints.centers[0] if dim == 2 else hints.centers[0, 0], dtype=_DTYPE)
 
     def log_prob(x: np.ndarray) -> np.ndarray:
         xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+        if batched:
+            xt = xt.unsqueeze(1)
         with torch.no_grad():
             if bounded:
                 inside = _support_check(dist, xt)
@@ -216,6 +226,11 @@ def _scipy_density(obj: Any, name: str) -> Density:
     return Density(obj, name, 1, hints, _EPS64, log_prob, checked=False)
 
 
+def family_hints_known(dist: td.Distribution) -> bool:
+    """Whether the hint registry knows the (event_shape ()) family of ``dist``."""
+    return family_hints(dist) is not None
+
+
 def _param_dtype(dist: td.Distribution) -> torch.dtype:
     for v in parameters(dist).values():
         if v.is_floating_point():
@@ -223,7 +238,7 @@ def _param_dtype(dist: td.Distribution) -> torch.dtype:
     return torch.get_default_dtype()
 
 
-def as_density(obj: DensityLike, name: str = "p") -> Density:
+def as_density(obj: DensityLike, name: str = "p", *, batch: bool = False) -> Density:
     """Validate ``obj`` and return the :class:`Density` view the engine computes with.
 
     Parameters
@@ -232,6 +247,9 @@ def as_density(obj: DensityLike, name: str = "p") -> Density:
         The density. A string is looked up in :mod:`gan_theory.toys` with default parameters.
     name : str
         The argument name to use in error messages (``"p_data"``, ``"p_g"``, ...).
+    batch : bool
+        Whether a batch of densities (a torch distribution with ``batch_shape (B,)``) is
+        accepted, for the functions that compute one result per element of a batch.
 
     Raises
     ------
@@ -242,6 +260,8 @@ def as_density(obj: DensityLike, name: str = "p") -> Density:
         parameter is NaN, infinite or outside its constraint.
     """
     if isinstance(obj, Density):
+        if obj.batch is not None and not batch:
+            raise ValueError(f"{name}: expected a single density, got a batch of {obj.batch}")
         return obj if obj.name == name else obj.renamed(name)
     if isinstance(obj, str):
         from . import toys
@@ -262,15 +282,20 @@ def as_density(obj: DensityLike, name: str = "p") -> Density:
     if tuple(obj.event_shape) not in ((), (2,)):
         raise ValueError(f"{name}: expected event_shape () for a 1-D density or (2,) for a 2-D density, "
                          f"got event_shape {tuple(obj.event_shape)}")
-    if tuple(obj.batch_shape) != ():
-        raise ValueError(f"{name}: expected a single density (batch_shape ()), got batch_shape "
-                         f"{tuple(obj.batch_shape)}")
+    batch_shape = tuple(obj.batch_shape)
+    if batch_shape != () and not (batch and len(batch_shape) == 1):
+        expected = "a single density (batch_shape ()) or a batch of shape (B,)" if batch else \
+            "a single density (batch_shape ())"
+        raise ValueError(f"{name}: expected {expected}, got batch_shape {batch_shape}")
+    size = batch_shape[0] if batch_shape else None
     dim = 1 if tuple(obj.event_shape) == () else 2
     fast = fast_view(obj, name)
     if fast is not None:
-        return Density(obj, name, dim, fast.hints, _EPS64, fast.log_prob, checked=True)
+        return Density(obj, name, dim, fast.hints, _EPS64, fast.log_prob, checked=True, batch=size)
     check_parameters(obj, name)
-    density = Density(obj, name, dim, None, _EPS64, None, checked=False)  # hints and log_prob below
+    if size is not None and not (isinstance(obj, td.MixtureSameFamily) or family_hints_known(obj)):
+        raise ValueError(f"{name}: batches of {type(obj).__name__} are not supported; pass its elements one by one")
+    density = Density(obj, name, dim, None, _EPS64, None, checked=False, batch=size)  # hints, log_prob below
     if callable(getattr(obj, "quadrature_hints", None)):
         hints = obj.quadrature_hints()
         if not isinstance(hints, Hints) or hints.dim != dim:
@@ -283,6 +308,8 @@ def as_density(obj: DensityLike, name: str = "p") -> Density:
     density.hints = hints
     dist = density.dist
     probe = torch.as_tensor(hints.centers[0, 0] if dim == 1 else hints.centers[0], dtype=_DTYPE)
+    if size is not None:
+        probe = probe.unsqueeze(0)
     with torch.no_grad():
         lp_new = dist.log_prob(probe)
         lp_old = obj.log_prob(probe.to(_param_dtype(obj)))
@@ -293,14 +320,24 @@ def as_density(obj: DensityLike, name: str = "p") -> Density:
     elif dist is not obj and not torch.allclose(lp_new, lp_old.to(_DTYPE), rtol=1e-4, atol=1e-4):
         raise TypeError(f"{name}: rebuilding {type(obj).__name__} in float64 changed its log-density "
                         f"({lp_old.item()} -> {lp_new.item()}); this type is not supported")
-    density._log_prob = _torch_log_prob(dist, dim, hints)
+    density._log_prob = _torch_log_prob(dist, dim, hints, size is not None)
     return density
 
 
-def as_pair(p: DensityLike, q: DensityLike, names: tuple[str, str] = ("p", "q")) -> tuple[Density, Density]:
-    """Validate two densities and check that they live in the same dimension."""
-    dp, dq = as_density(p, names[0]), as_density(q, names[1])
+def as_pair(p: DensityLike, q: DensityLike, names: tuple[str, str] = ("p", "q"), *,
+            batch: bool = False) -> tuple[Density, Density]:
+    """Validate two densities and check that they live in the same dimension (and, for batches,
+    that the batch sizes match or one of them is a single density)."""
+    dp, dq = as_density(p, names[0], batch=batch), as_density(q, names[1], batch=batch)
     if dp.dim != dq.dim:
         raise ValueError(f"{names[0]} and {names[1]}: densities must have the same dimension; "
                          f"{names[0]} is {dp.dim}-D, {names[1]} is {dq.dim}-D")
+    if dp.batch is not None and dq.batch is not None and dp.batch != dq.batch:
+        raise ValueError(f"{names[0]} and {names[1]}: batches must have the same size; got {dp.batch} and {dq.batch}")
     return dp, dq
+
+
+def batch_size(*densities: Density) -> int | None:
+    """The common batch size of densities (``None`` if none is a batch)."""
+    sizes = {d.batch for d in densities if d.batch is not None}
+    return sizes.pop() if sizes else None

@@ -109,9 +109,9 @@ def jsd_terms(lp: np.ndarray, lq: np.ndarray, eps: tuple[float, float] = (_EPS, 
         ``g'(u) = u sech^2 u``) and in ``m`` and ``g``.
     """
     lm = np.logaddexp(lp, lq) - LOG2
-    # |u| = |lp - lq| / 2: NaN where both vanish (set to 0: m = 0 there), inf where one does.
-    with np.errstate(invalid="ignore"):
-        a = np.fmax(0.5 * np.abs(lp - lq), 0.0)
+    # |u| = |lp - lq| / 2 with -inf replaced by -1e308: 0 where both densities vanish (m = 0
+    # there anyway), ~1e308 (g = log 2) where one does, and no inf - inf.
+    a = 0.5 * np.abs(np.maximum(lp, -1e308) - np.maximum(lq, -1e308))
     m = np.exp(lm)
     value = m * g_jsd(a)
     eps_max = max(eps)

@@ -123,7 +123,7 @@ class AxisMap:
         """Return ``x(t)`` and ``dx/dt``."""
         if self.kind == "line":
             c, s = 0.5 * (self.a + self.b), 0.5 * (self.b - self.a)
-            t = np.clip(t, -_T_MAX, _T_MAX)
+            t = np.minimum(np.maximum(t, -_T_MAX), _T_MAX)
             d = 1.0 / (1.0 - t * t)
             return c + s * t * d, s * (1.0 + t * t) * d * d
         x, jac = t.copy(), np.ones_like(t)
@@ -246,39 +246,43 @@ def make_domain(hints: Sequence[Hints], *, extent: float = EXTENT, resolution: f
 
 
 def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) -> Domain:
-    """1-D partition: edges every ``resolution`` scales across each mode's box, plus breaks."""
+    """1-D partition: edges every ``resolution`` scales across each mode's box, plus breaks.
+    (Plain Python on these few numbers: it runs on every call of every 1-D quantity.)"""
     lower = min(float(h.lower[0]) for h in hints)
     upper = max(float(h.upper[0]) for h in hints)
-    centers = np.concatenate([h.centers[:, 0] for h in hints])
-    scales = np.concatenate([h.scales[:, 0] for h in hints])
-    brk = np.concatenate([h.breaks[0] for h in hints])
-    if brk.size:
-        brk = brk[(brk > lower) & (brk < upper)]
     k = math.floor(extent / resolution)
-    grid = centers[:, None] + scales[:, None] * (resolution * np.arange(-k, k + 1))
-    a = max(lower, float(grid[:, 0].min()))
-    b = min(upper, float(grid[:, -1].max()))
-    pts = grid.ravel()
-    pts.sort()
-    pts = pts[(pts > lower) & (pts < upper)]
+    offsets = [resolution * i for i in range(-k, k + 1)]
+    centers, scales, brk = [], [], []
+    for h in hints:
+        centers += h.centers[:, 0].tolist()
+        scales += h.scales[:, 0].tolist()
+        brk += h.breaks[0].tolist()
+    grid = sorted(c + s * o for c, s in zip(centers, scales) for o in offsets)
+    a = max(lower, grid[0])
+    b = min(upper, grid[-1])
     # Merge grid points closer than a tiny fraction of the finest scale (coinciding modes); the
     # breaks are kept exactly and grid points next to them dropped.
-    gap = 1e-3 * resolution * float(scales.min())
-    if pts.size > 1:
-        pts = pts[np.concatenate(([True], np.diff(pts) > gap))]
-    if brk.size:
-        brk = np.unique(brk)
-        i = np.clip(np.searchsorted(brk, pts), 1, brk.size) - 1
-        near = (np.abs(pts - brk[i]) <= gap) | (np.abs(pts - brk[np.minimum(i + 1, brk.size - 1)]) <= gap)
-        pts = np.sort(np.concatenate([pts[~near], brk]))
-        a, b = min(a, float(brk[0])), max(b, float(brk[-1]))
+    gap = 1e-3 * resolution * min(scales)
+    brk = sorted({x for x in brk if lower < x < upper})
+    pts, last = [], -math.inf
+    for x in grid:
+        if lower < x < upper and x - last > gap and not any(abs(x - y) <= gap for y in brk):
+            pts.append(x)
+            last = x
+    if brk:
+        pts = sorted(pts + brk)
+        a, b = min(a, brk[0]), max(b, brk[-1])
     if math.isfinite(lower):
         a = lower
     if math.isfinite(upper):
         b = upper
-    ax = _axis_map(lower, upper, a, b if b > a else a + max(1.0, abs(a)) * 1e-8, brk.size > 0)
+    ax = _axis_map(lower, upper, a, b if b > a else a + max(1.0, abs(a)) * 1e-8, bool(brk))
     t_lo, t_hi = ax.t_range
-    e = np.unique(np.concatenate(([t_lo, t_hi], ax.core_edges(), ax.inverse(pts))))
+    inner = ax.inverse(np.array(pts)) if pts else np.empty(0)
+    if ax.kind == "line":  # the points are sorted and strictly inside (-1, 1)
+        e = np.concatenate(([t_lo], inner, [t_hi]))
+    else:
+        e = np.unique(np.concatenate(([t_lo, t_hi], ax.core_edges(), inner)))
     return Domain((ax,), e[:-1], e[1:])
 
 
@@ -414,6 +418,8 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         must = cells.kinked & (np.isfinite(cells.cut) if dim == 1 else cells.young)
         done = ~finite | (quad_err + floor <= tol)
         if done.all() and not must.any():
+            if finite.all():
+                return VectorResult(value, quad_err + floor, evaluations, m)
             value = np.where(finite, value, np.where(cells.inf_sign > 0, np.inf, -np.inf))
             return VectorResult(value, np.where(finite, quad_err + floor, 0.0), evaluations, m)
         hopeless = finite & (floor > tol)
@@ -511,7 +517,7 @@ def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.
     absint = sums[:, k:2 * k, 0]
     # Nodes are rounded to doubles: a position error of an ulp of |x| moves the rule's result by
     # about (that error / the cell's width) of the integral of |f| over the cell.
-    noise = sums[:, 2 * k:, 0] + absint * _position_error(domain, lo, hi)[:, None]
+    noise = sums[:, 2 * k:, 0] + absint * _position_error(x, m, p)[:, None]
     if lo.ndim == 1:
         dir_err = err[:, :, None]
     else:
@@ -526,16 +532,18 @@ def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.
     return _Cells(lo, hi, kron, err, dir_err, absint, noise, kinked, cut, np.zeros(m, dtype=bool), inf_sign)
 
 
-def _position_error(domain: Domain, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Per cell: one ulp of the largest |x| in it over its width (summed over axes)."""
-    if lo.ndim == 1:
-        xl, xh = domain.axes[0].forward(lo)[0], domain.axes[0].forward(hi)[0]
-        rel = _EPS * np.maximum(np.abs(xl), np.abs(xh)) / (xh - xl)
-    else:
-        rel = 0.0
-        for j, ax in enumerate(domain.axes):
-            xl, xh = ax.forward(lo[:, j])[0], ax.forward(hi[:, j])[0]
-            rel = rel + _EPS * np.maximum(np.abs(xl), np.abs(xh)) / (xh - xl)
+def _position_error(x: np.ndarray, m: int, p: int) -> np.ndarray:
+    """Per cell: one ulp of the largest |x| in it over its width (summed over axes), from the
+    cell's first and last nodes (its lowest and highest in every coordinate)."""
+    with np.errstate(all="ignore"):
+        if x.ndim == 1:
+            xc = x.reshape(m, p)
+            first, last = xc[:, 0], xc[:, -1]
+            rel = _EPS * np.maximum(np.abs(first), np.abs(last)) / (last - first)
+        else:
+            xc = x.reshape(m, p, 2)
+            first, last = xc[:, 0, :], xc[:, -1, :]
+            rel = (_EPS * np.maximum(np.abs(first), np.abs(last)) / (last - first)).sum(axis=1)
     return np.where(np.isfinite(rel), rel, 0.0)
 
 

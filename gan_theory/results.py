@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 
 class AccuracyError(ArithmeticError):
@@ -38,10 +39,11 @@ class IntegralResult:
 
     Attributes
     ----------
-    value : float
+    value : float or ndarray
         The computed value (may be ``inf`` when the quantity is infinite, e.g. a KL
-        divergence where ``p`` has mass on which ``q`` vanishes).
-    error : float
+        divergence where ``p`` has mass on which ``q`` vanishes); an array of shape (B,) when
+        the densities were a batch of ``B``.
+    error : float or ndarray
         A bound on ``|value - exact|``: the quadrature error estimate (sum over cells of
         ``|Kronrod - Gauss|``), plus the floating-point error of evaluating and summing the
         integrand. Zero for an exact infinity.
@@ -53,8 +55,8 @@ class IntegralResult:
         Number of quadrature cells (panels in 1-D, rectangles in 2-D) in the final partition.
     """
 
-    value: float
-    error: float
+    value: Any
+    error: Any
     method: str = "quadrature"
     evaluations: int = 0
     cells: int = 0
@@ -63,7 +65,8 @@ class IntegralResult:
         return float(self.value)
 
     def __repr__(self) -> str:
-        return (f"IntegralResult(value={self.value!r}, error={self.error:.3g}, method={self.method!r}, "
+        err = f"{self.error:.3g}" if isinstance(self.error, float) else repr(self.error)
+        return (f"IntegralResult(value={self.value!r}, error={err}, method={self.method!r}, "
                 f"evaluations={self.evaluations}, cells={self.cells})")
 
 

@@ -284,9 +284,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
     def _noise(self, chunk: _Chunk, n: int, latent: int) -> torch.Tensor:
-        z = torch.stack([torch.randn(n, latent, generator=g, dtype=_F64)
+        z = torch.stack([torch.randn(n, latent, generator=g, dtype=self.dtype)
                          for g in self.rngs[chunk.start:chunk.start + chunk.size]])
-        return z.to(self.device, self.dtype)
+        return z.to(self.device)
 
     def _real(self, chunk: _Chunk, n: int) -> torch.Tensor:
         x = torch.stack([self.sample_data(n, g) for g in self.rngs[chunk.start:chunk.start + chunk.size]])
@@ -303,37 +303,39 @@ class Trainer:
                               lq + math.log1p(-b) if b < 1 else lq - math.inf)
         return num - den
 
-    def _member_norms(self, grads: list[torch.Tensor]) -> torch.Tensor:
-        total = sum((g.detach().to(_F64) ** 2).reshape(g.shape[0], -1).sum(1) for g in grads)
-        return torch.sqrt(total).cpu()
-
     def _apply(self, chunk: _Chunk, opt, params: list[torch.Tensor], loss: torch.Tensor, what: str) -> torch.Tensor:
-        """Backpropagate the sum of member losses, stop members with non-finite values, step."""
+        """Backpropagate the sum of member losses, stop members with non-finite values, step;
+        returns the members' gradient norms.
+
+        The checks cost one reduction per parameter tensor: a non-finite loss or gradient shows
+        in the member's squared gradient norm. An update can only overflow with SGD, so only
+        then are the parameters kept to be restored.
+        """
         grads = torch.autograd.grad(loss.sum(), params, allow_unused=True)
         grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
         sl = slice(chunk.start, chunk.start + chunk.size)
-        finite = torch.isfinite(loss.detach()).cpu()
-        for g in grads:
-            finite &= torch.isfinite(g.reshape(g.shape[0], -1)).all(1).cpu()
-        for j in torch.nonzero(~finite & self.active[sl]).flatten().tolist():
-            self._stop(chunk.start + j, f"non-finite {what} loss or gradient ({float(loss[j].detach())})")
+        sq = sum(g.detach().reshape(g.shape[0], -1).square().sum(1, dtype=torch.float64) for g in grads)
+        finite = (torch.isfinite(sq) & torch.isfinite(loss.detach())).cpu()
+        if not bool(finite.all()):
+            for j in torch.nonzero(~finite & self.active[sl]).flatten().tolist():
+                self._stop(chunk.start + j, f"non-finite {what} loss or gradient ({float(loss[j].detach())})")
+            grads = [torch.where(torch.isfinite(g), g, torch.zeros_like(g)) for g in grads]
         for p, g in zip(params, grads):
-            p.grad = torch.where(torch.isfinite(g), g, torch.zeros_like(g))
-        before = [p.detach().clone() for p in params]
-        active = self.active[sl].to(self.device)
-        opt.step(active)
-        ok = torch.ones(chunk.size, dtype=torch.bool)
-        for p in params:
-            ok &= torch.isfinite(p.detach().reshape(p.shape[0], -1)).all(1).cpu()
-        if not bool(ok.all()):
-            with torch.no_grad():
-                for p, b in zip(params, before):
-                    bad = (~ok).to(self.device).reshape((-1,) + (1,) * (p.dim() - 1))
-                    p.copy_(torch.where(bad, b, p))
-            for j in torch.nonzero(~ok & self.active[sl]).flatten().tolist():
-                self._stop(chunk.start + j, f"non-finite {what} parameters after the update")
+            p.grad = g
+        active = self.active[sl]
+        before = [p.detach().clone() for p in params] if isinstance(opt, EnsembleSGD) else None
+        opt.step(None if bool(active.all()) else active.to(self.device))
         opt.zero_grad()
-        return self._member_norms(grads)
+        if before is not None:
+            ok = torch.isfinite(sum(p.detach().reshape(p.shape[0], -1).sum(1, dtype=torch.float64) for p in params)).cpu()
+            if not bool(ok.all()):
+                with torch.no_grad():
+                    for p, b in zip(params, before):
+                        bad = (~ok).to(self.device).reshape((-1,) + (1,) * (p.dim() - 1))
+                        p.copy_(torch.where(bad, b, p))
+                for j in torch.nonzero(~ok & self.active[sl]).flatten().tolist():
+                    self._stop(chunk.start + j, f"non-finite {what} parameters after the update")
+        return torch.sqrt(sq).cpu()
 
     def _stop(self, member: int, reason: str) -> None:
         self.active[member] = False

@@ -74,6 +74,10 @@ class EnsembleAdam(_EnsembleOptimizer):
         t = self.step_count + (1.0 if active is None else active.to(torch.float64))
         bc1 = 1.0 - b1 ** t
         bc2 = 1.0 - b2 ** t
+        if active is None and all(p.grad is not None for p in self.params):
+            self._step_all(bc1, bc2)
+            self.step_count = t
+            return
         for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
             if p.grad is None:
                 continue
@@ -93,6 +97,20 @@ class EnsembleAdam(_EnsembleOptimizer):
                 v.copy_(torch.where(mask, v_new, v))
                 p.copy_(torch.where(mask, p_new, p))
         self.step_count = t
+
+    def _step_all(self, bc1: torch.Tensor, bc2: torch.Tensor) -> None:
+        """Every member updated: the same arithmetic in place, with foreach kernels."""
+        b1, b2 = self.betas
+        grads = [p.grad for p in self.params]
+        torch._foreach_lerp_(self.exp_avg, grads, 1.0 - b1)
+        torch._foreach_mul_(self.exp_avg_sq, b2)
+        torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, value=1.0 - b2)
+        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        torch._foreach_div_(denom, [_per_member(bc2.sqrt(), p) for p in self.params])
+        torch._foreach_add_(denom, self.eps)
+        step = torch._foreach_div(self.exp_avg, denom)
+        torch._foreach_mul_(step, [_per_member(self.lr / bc1, p) for p in self.params])
+        torch._foreach_sub_(self.params, step)
 
     def state_dict(self) -> dict:
         return {"lr": self.lr.clone(), "betas": self.betas, "eps": self.eps, "step_count": self.step_count.clone(),

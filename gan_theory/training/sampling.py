@@ -43,10 +43,20 @@ def _components(d: td.Distribution, batched: bool) -> Components | None:
         d = base
     if t is td.Normal:
         loc, scale = _p(d.loc, batched), _p(d.scale, batched)
-        return lambda idx, g: loc[idx] + scale[idx] * torch.randn(loc[idx].shape, generator=g, dtype=_F64)
+
+        def normal(idx, g):
+            lo = loc[idx]
+            return torch.randn(lo.shape, generator=g, dtype=_F64).mul_(scale[idx]).add_(lo)
+
+        return normal
     if t is td.Uniform:
-        low, high = _p(d.low, batched), _p(d.high, batched)
-        return lambda idx, g: low[idx] + (high[idx] - low[idx]) * torch.rand(low[idx].shape, generator=g, dtype=_F64)
+        low, width = _p(d.low, batched), _p(d.high, batched) - _p(d.low, batched)
+
+        def uniform(idx, g):
+            lo = low[idx]
+            return torch.rand(lo.shape, generator=g, dtype=_F64).mul_(width[idx]).add_(lo)
+
+        return uniform
     if t is td.Laplace:
         loc, scale = _p(d.loc, batched), _p(d.scale, batched)
 
