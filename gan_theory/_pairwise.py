@@ -71,6 +71,12 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
     def columns(a: np.ndarray, n: int) -> np.ndarray:
         return a[:, None] if a.ndim == 1 and batch is None else np.broadcast_to(a.reshape(n, -1), (n, width))
 
+    def log_probs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lp, lq = p.log_prob(x), q.log_prob(x)
+        if batch is not None:  # (n, B) against (n, 1) for a single density
+            lp, lq = lp.reshape(x.shape[0], -1), lq.reshape(x.shape[0], -1)
+        return lp, lq
+
     def result(res) -> IntegralResult:
         if batch is None:
             return IntegralResult(float(res.value[0]), float(res.error[0]), "quadrature", res.evaluations, res.cells)
@@ -79,7 +85,7 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
 
     if p.normalised and q.normalised:
         def f(x: np.ndarray):
-            out = terms(x, p.log_prob(x), q.log_prob(x))
+            out = terms(x, *log_probs(x))
             n = x.shape[0]
             return (columns(out[0], n), columns(out[1], n)) + tuple(out[2:])
 
@@ -92,8 +98,7 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
     kp, kq = p.batch or 1, q.batch or 1
 
     def f_mass(x: np.ndarray):
-        lp = p.log_prob(x)
-        lq = q.log_prob(x)
+        lp, lq = log_probs(x)
         out = terms(x, lp, lq)
         n = x.shape[0]
         ep, eq = np.exp(lp).reshape(n, kp), np.exp(lq).reshape(n, kq)

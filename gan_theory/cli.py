@@ -145,7 +145,14 @@ def _check(args: argparse.Namespace) -> int:
     ctx = CheckContext(full=args.full, device=str(device), seed=args.seed,
                        progress=lambda what: bar.set_postfix_str(what, refresh=True))
     t0 = time.perf_counter()
-    results = run(ids, ctx, on_result=lambda r: (bar.update(1), bar.write(f"{r.id}: {r.verdict} ({r.seconds:.1f} s)")))
+
+    def on_result(r) -> None:
+        bar.update(1)
+        if not args.quiet:  # one line per claim, also in logs (flushed: CI shows it as it goes)
+            bar.write(f"{r.id}: {r.verdict} ({r.seconds:.1f} s)")
+            sys.stdout.flush()
+
+    results = run(ids, ctx, on_result=on_result)
     bar.close()
     seconds = time.perf_counter() - t0
     meta = {"full": args.full, "seed": args.seed, "device": describe_device(device), "versions": versions(),

@@ -71,7 +71,9 @@ def jsd(p: DensityLike, q: DensityLike, base: float | None = None, *, method: st
     ----------
     p, q : density
         Torch distributions (event_shape () or (2,)), frozen 1-D scipy.stats distributions, or
-        toy names.
+        toy names. Either may also be a batch of ``B`` torch distributions of one family
+        (``batch_shape (B,)``): the ``B`` divergences are then computed in one adaptive pass
+        (on the union of the cells each needs) and ``value``/``error`` are arrays of shape (B,).
     base : float, optional
         Logarithm base (2 for bits). Default: nats.
     method : {"auto", "quadrature", "closed_form"}
@@ -88,7 +90,7 @@ def jsd(p: DensityLike, q: DensityLike, base: float | None = None, *, method: st
     ----------
     J. Lin, "Divergence measures based on the Shannon entropy", IEEE Trans. Inf. Theory 37 (1991).
     """
-    dp, dq = as_pair(p, q)
+    dp, dq = as_pair(p, q, batch=True)
     eps = (dp.eps, dq.eps)
     res = _closed_or_quad("jsd", dp, dq, method, lambda: pair_integral(
         dp, dq, lambda x, lp, lq: jsd_terms(lp, lq, eps), atol=atol, rtol=rtol, label="JSD"), "JSD")
@@ -107,6 +109,7 @@ def kl(p: DensityLike, q: DensityLike, base: float | None = None, *, method: str
     Parameters
     ----------
     p, q : density
+        As in :func:`jsd` (batches included).
     base : float, optional
     method : {"auto", "quadrature", "closed_form"}
     atol, rtol : float, optional
@@ -119,7 +122,7 @@ def kl(p: DensityLike, q: DensityLike, base: float | None = None, *, method: str
     ----------
     S. Kullback and R. A. Leibler, "On information and sufficiency", Ann. Math. Stat. 22 (1951).
     """
-    dp, dq = as_pair(p, q)
+    dp, dq = as_pair(p, q, batch=True)
     eps = (dp.eps, dq.eps)
     res = _closed_or_quad("kl", dp, dq, method, lambda: pair_integral(
         dp, dq, lambda x, lp, lq: kl_terms(lp, lq, eps), atol=atol, rtol=rtol, label="KL"), "KL")
@@ -153,6 +156,7 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
     Parameters
     ----------
     p, q : density
+        As in :func:`jsd`; batches only with a named ``f``.
     f : str or callable
         A name from the table, or a convex function (``f(1) = 0`` for a divergence; otherwise
         ``D_f(p || p) = f(1)``, as for the ``gan`` row), called with a float64 tensor of ratios
@@ -177,7 +181,7 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
             return kl(p, q, method=method, atol=atol, rtol=rtol)
         if f == "reverse_kl":
             return kl(q, p, method=method, atol=atol, rtol=rtol)
-        dp, dq = as_pair(p, q)
+        dp, dq = as_pair(p, q, batch=True)
         terms = F_DIVERGENCES[f].terms
         eps = (dp.eps, dq.eps)
         return _closed_or_quad(f, dp, dq, method, lambda: pair_integral(

@@ -59,6 +59,8 @@ _T_MAX = 1.0 - 2.0 ** -52  # keeps points finite when a cell ends where the map 
 EXTENT = 8.0
 #: Largest cell width, in scales, inside a mode's box before error-driven refinement (1-D, 2-D).
 RESOLUTION = (2.0, 8.0)
+#: Most points passed to the integrand in one call (bounds memory for wide integrands).
+MAX_POINTS_PER_CALL = 2 ** 16
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,10 +344,16 @@ class _Cells:
     _ROWS = ("lo", "hi", "est", "err", "dir_err", "absint", "noise", "kinked", "cut", "young")
 
     def extend(self, other: _Cells) -> _Cells:
-        if np.any((self.inf_sign != 0) & (other.inf_sign != 0) & (self.inf_sign != other.inf_sign)):
-            raise AccuracyError("the integrand is +inf in one place and -inf in another: the integral is undefined")
-        sign = np.where(self.inf_sign == 0, other.inf_sign, self.inf_sign)
-        rows = {n: np.concatenate([getattr(self, n), getattr(other, n)]) for n in self._ROWS}
+        return _Cells.concatenate([self, other])
+
+    @staticmethod
+    def concatenate(parts: Sequence[_Cells]) -> _Cells:
+        sign = parts[0].inf_sign
+        for other in parts[1:]:
+            if np.any((sign != 0) & (other.inf_sign != 0) & (sign != other.inf_sign)):
+                raise AccuracyError("the integrand is +inf in one place and -inf in another: the integral is undefined")
+            sign = np.where(sign == 0, other.inf_sign, sign)
+        rows = {n: np.concatenate([getattr(c, n) for c in parts]) for n in _Cells._ROWS}
         return _Cells(**rows, inf_sign=sign)
 
     def select(self, keep: np.ndarray) -> _Cells:
@@ -490,7 +498,17 @@ def _label(labels: Sequence[str] | None, c: int) -> str:
 
 
 def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.ndarray) -> _Cells:
-    """Apply the rule on each cell ``[lo, hi]``."""
+    """Apply the rule on each cell ``[lo, hi]``, calling ``f`` on at most ``MAX_POINTS_PER_CALL``
+    points at a time (integrands with many columns, such as a network's kink indicators, would
+    otherwise need memory in proportion to all the cells of a refinement round)."""
+    per_call = max(1, MAX_POINTS_PER_CALL // rule.nodes.shape[0])
+    if lo.shape[0] <= per_call:
+        return _evaluate_cells(f, domain, rule, lo, hi)
+    return _Cells.concatenate([_evaluate_cells(f, domain, rule, lo[i:i + per_call], hi[i:i + per_call])
+                               for i in range(0, lo.shape[0], per_call)])
+
+
+def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.ndarray) -> _Cells:
     m = lo.shape[0]
     p = rule.nodes.shape[0]
     mid = 0.5 * (lo + hi)

@@ -62,6 +62,9 @@ class IntegralResult:
     cells: int = 0
 
     def __float__(self) -> float:
+        if getattr(self.value, "ndim", 0) != 0:
+            raise TypeError(f"float(): this result holds a batch of {len(self.value)} values; "
+                            "use result.value (an array) instead")
         return float(self.value)
 
     def __repr__(self) -> str:

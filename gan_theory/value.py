@@ -183,7 +183,8 @@ def criterion(p_data: DensityLike, p_g: DensityLike, *, atol: float | None = Non
     Parameters
     ----------
     p_data, p_g : density
-        The data and generator densities (same dimension).
+        The data and generator densities (same dimension); either may be a batch, as in
+        :func:`gan_theory.jsd`.
     atol, rtol : float, optional
         Tolerance; defaults as in :func:`value_function`.
 
@@ -195,7 +196,7 @@ def criterion(p_data: DensityLike, p_g: DensityLike, *, atol: float | None = Non
     ----------
     I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, Theorem 1.
     """
-    dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"))
+    dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"), batch=True)
     eps = (dp.eps, dq.eps)
     return pair_integral(dp, dq, lambda x, lp, lq: criterion_terms(lp, lq, eps), atol=atol, rtol=rtol,
                          label="C(G)")
