@@ -65,15 +65,21 @@ def affine_2d(ctx: CheckContext) -> tuple:
 
 
 def flow_1d(ctx: CheckContext) -> tuple:
+    # Measured over seeds 0-7 (median C(G) + log 4 after 4000 steps): 0.046 with N(0,1) init, k = 1,
+    # batch 256; 0.021 with init N(0, 2^2); 0.011 adding k = 5 and lr_final 0.01; 0.0097 with batch
+    # 1024. Wider flows (32 bins, 3 layers) or D (128x128) did not help: a floor near 1e-2.
     cfg = TrainConfig(generator="flow", discriminator="mlp", steps=4000, ensemble=8, seed=ctx.seed, lr_g=2e-3,
-                      lr_d=2e-3, log_every=4000, lr_schedule="cosine", lr_final=0.1)
+                      lr_d=2e-3, log_every=4000, lr_schedule="cosine", lr_final=0.01, init_scale=2.0, d_steps=5,
+                      batch_size=1024)
     return toys.mixture2(), "spline-flow G on mixture2", cfg
 
 
 def flow_2d(ctx: CheckContext) -> tuple:
     cfg = TrainConfig(generator="flow", discriminator="mlp", steps=4000, ensemble=4, seed=ctx.seed, lr_g=1e-3,
                       lr_d=1e-3, log_every=4000, lr_schedule="cosine", lr_final=0.1, flow_layers=2,
-                      d_hidden=(128, 128))
+                      d_hidden=(128, 128), network_quadrature_atol=1e-4)
+    # ||D - D*|| of a trained 128x128 ReLU-type D against a sharp 2-D flow needs tens of thousands
+    # of cells at 1e-6 (the D's 256 kink lines); this route reports C(G), so 1e-4 suffices there.
     return toys.ring(std=0.1), "2-D spline-flow G on ring(8, std 0.1)", cfg
 
 
