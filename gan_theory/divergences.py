@@ -74,6 +74,8 @@ def jsd(p: DensityLike, q: DensityLike, base: float | None = None, *, method: st
         toy names. Either may also be a batch of ``B`` torch distributions of one family
         (``batch_shape (B,)``): the ``B`` divergences are then computed in one adaptive pass
         (on the union of the cells each needs) and ``value``/``error`` are arrays of shape (B,).
+        Every member is evaluated on every cell, so a batch is faster than separate calls when
+        its members share location and scale, and slower when they do not.
     base : float, optional
         Logarithm base (2 for bits). Default: nats.
     method : {"auto", "quadrature", "closed_form"}
