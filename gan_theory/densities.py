@@ -319,7 +319,7 @@ def as_density(obj: DensityLike, name: str = "p", *, batch: bool = False) -> Den
                       f"results are limited to about {_EPS32:.0e} relative accuracy", stacklevel=3)
     elif dist is not obj and not torch.allclose(lp_new, lp_old.to(_DTYPE), rtol=1e-4, atol=1e-4):
         raise TypeError(f"{name}: rebuilding {type(obj).__name__} in float64 changed its log-density "
-                        f"({lp_old.item()} -> {lp_new.item()}); this type is not supported")
+                        f"({lp_old.tolist()} -> {lp_new.tolist()}); this type is not supported")
     density._log_prob = _torch_log_prob(dist, dim, hints, size is not None)
     return density
 

@@ -96,3 +96,20 @@ def test_batch_errors():
         float(gt.jsd(batch, q))
     with pytest.raises(ValueError, match=r"batch_shape \(2, 3\)"):
         gt.jsd(td.Normal(torch.zeros(2, 3, dtype=F64), 1.0), q)
+
+
+def test_batch_through_torch_log_prob():
+    # Gamma has no NumPy fast path: the batch goes through torch's log_prob, with the family's
+    # hints. Expected values: the element-wise calls, and torch's closed-form Gamma KL.
+    shape = torch.tensor([1.5, 2.0, 3.0], dtype=F64)
+    rate = torch.tensor(1.0, dtype=F64)
+    q = td.Gamma(torch.tensor(2.5, dtype=F64), torch.tensor(1.2, dtype=F64))
+    batch = td.Gamma(shape, rate)
+    js = gt.jsd(batch, q)
+    kl_quad = gt.kl(batch, q, method="quadrature")
+    kl_closed = gt.kl(batch, q)
+    assert kl_closed.method == "closed form (torch.distributions)"
+    assert np.all(np.abs(kl_quad.value - kl_closed.value) <= kl_quad.error + kl_closed.error)
+    for i in range(3):
+        single = gt.jsd(td.Gamma(shape[i], rate), q)
+        assert abs(js.value[i] - single.value) <= js.error[i] + single.error
