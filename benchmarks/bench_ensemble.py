@@ -44,16 +44,22 @@ def time_batched(n: int, device: str, seconds: float) -> dict:
     cfg = TrainConfig(generator="mlp", discriminator="mlp", ensemble=n, batch_size=BATCH, steps=10 ** 9, device=device,
                       g_hidden=(64, 64), d_hidden=(64, 64), lr_g=1e-3, lr_d=1e-3, log_every=10 ** 9)
     tr = Trainer(toys.mixture2(), cfg)
-    for _ in range(2):
-        tr.step()
+    tr.step()
+    return _steps_per_second(tr.step, n, device, seconds, min_iterations=2)
+
+
+def _steps_per_second(iteration, n: int, device: str, seconds: float, min_iterations: int) -> dict:
+    """Run ``iteration`` (one GAN step of all ``n`` members) once to warm up, then for at least
+    ``seconds`` and ``min_iterations`` calls; GAN steps per second over the members."""
+    iteration()
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     iters, t0 = 0, time.perf_counter()
     while True:
-        tr.step()
+        iteration()
         iters += 1
         elapsed = time.perf_counter() - t0
-        if elapsed >= seconds and iters >= 2:
+        if elapsed >= seconds and iters >= min_iterations:
             break
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -89,20 +95,7 @@ def time_loop(n: int, device: str, seconds: float) -> dict:
             loss_g.backward()
             opt_g[i].step()
 
-    iteration()
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    iters, t0 = 0, time.perf_counter()
-    while True:
-        iteration()
-        iters += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= seconds and iters >= 1:
-            break
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-        elapsed = time.perf_counter() - t0
-    return {"iterations": iters, "seconds": elapsed, "gan_steps_per_s": n * iters / elapsed}
+    return _steps_per_second(iteration, n, device, seconds, min_iterations=1)
 
 
 def main() -> None:

@@ -144,6 +144,32 @@ class _FlowBase(torch.nn.Module):
             raise ValueError(f"i: expected a member index in [0, {self.n_members}), got {i}")
         return i % self.n_members
 
+    def _single(self, dtype: torch.dtype, device: torch.device | str) -> _FlowBase:
+        """A new ensemble of one with this flow's architecture."""
+        raise NotImplementedError
+
+    def member(self, i: int, *, dtype: torch.dtype | None = None,
+               device: torch.device | str | None = None) -> _FlowBase:
+        """A detached copy of member ``i`` as an ensemble of one (optionally in another dtype
+        or on another device)."""
+        i = self._check_member(i)
+        out = self._single(dtype or self.loc.dtype, device or self.loc.device)
+        with torch.no_grad():
+            src = dict(self.named_parameters())
+            for name, p in out.named_parameters():
+                p.copy_(src[name][i:i + 1])
+        out.requires_grad_(False)
+        return out
+
+    def set_member(self, i: int, source: _FlowBase) -> None:
+        """Copy the parameters of a 1-member flow ``source`` into member ``i`` (in place)."""
+        i = self._check_member(i)
+        _check_source(self, source)
+        with torch.no_grad():
+            src = dict(source.named_parameters())
+            for name, p in self.named_parameters():
+                p[i:i + 1].copy_(src[name])
+
 
 class EnsembleFlow1D(_FlowBase):
     """N independent 1-D spline flows ``x = loc + exp(log_scale) * S_L(...S_1(z))``.
@@ -236,26 +262,9 @@ class EnsembleFlow1D(_FlowBase):
             logdet = logdet + ld
         return u, logdet
 
-    def member(self, i: int, *, dtype: torch.dtype | None = None,
-               device: torch.device | str | None = None) -> EnsembleFlow1D:
-        """A detached copy of member ``i`` as an ensemble of one (optionally in another dtype
-        or on another device)."""
-        i = self._check_member(i)
-        out = EnsembleFlow1D(1, n_bins=self.n_bins, n_layers=self.n_layers, bound=self.bound,
-                             dtype=dtype or self.loc.dtype, device=device or self.loc.device)
-        with torch.no_grad():
-            for name, p in out.named_parameters():
-                p.copy_(dict(self.named_parameters())[name][i:i + 1])
-        out.requires_grad_(False)
-        return out
-
-    def set_member(self, i: int, source: EnsembleFlow1D) -> None:
-        """Copy the parameters of a 1-member flow ``source`` into member ``i`` (in place)."""
-        i = self._check_member(i)
-        _check_source(self, source)
-        with torch.no_grad():
-            for name, p in self.named_parameters():
-                p[i:i + 1].copy_(dict(source.named_parameters())[name])
+    def _single(self, dtype: torch.dtype, device: torch.device | str) -> EnsembleFlow1D:
+        return EnsembleFlow1D(1, n_bins=self.n_bins, n_layers=self.n_layers, bound=self.bound, dtype=dtype,
+                              device=device)
 
 
 class EnsembleFlow2D(_FlowBase):
@@ -389,29 +398,9 @@ class EnsembleFlow2D(_FlowBase):
             logdet = logdet + ld
         return u, logdet
 
-    def member(self, i: int, *, dtype: torch.dtype | None = None,
-               device: torch.device | str | None = None) -> EnsembleFlow2D:
-        """A detached copy of member ``i`` as an ensemble of one (optionally in another dtype
-        or on another device)."""
-        i = self._check_member(i)
-        out = EnsembleFlow2D(1, n_bins=self.n_bins, n_layers=self.n_layers, bound=self.bound, hidden=self.hidden,
-                             activation=self.activation, heights=self.height_mode, dtype=dtype or self.loc.dtype,
-                             device=device or self.loc.device)
-        with torch.no_grad():
-            src = dict(self.named_parameters())
-            for name, p in out.named_parameters():
-                p.copy_(src[name][i:i + 1])
-        out.requires_grad_(False)
-        return out
-
-    def set_member(self, i: int, source: EnsembleFlow2D) -> None:
-        """Copy the parameters of a 1-member flow ``source`` into member ``i`` (in place)."""
-        i = self._check_member(i)
-        _check_source(self, source)
-        with torch.no_grad():
-            src = dict(source.named_parameters())
-            for name, p in self.named_parameters():
-                p[i:i + 1].copy_(src[name])
+    def _single(self, dtype: torch.dtype, device: torch.device | str) -> EnsembleFlow2D:
+        return EnsembleFlow2D(1, n_bins=self.n_bins, n_layers=self.n_layers, bound=self.bound, hidden=self.hidden,
+                              activation=self.activation, heights=self.height_mode, dtype=dtype, device=device)
 
 
 def _check_source(flow: _FlowBase, source: Any) -> None:
