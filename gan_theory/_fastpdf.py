@@ -33,14 +33,20 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _EMPTY = np.empty(0)
 _EMPTY.flags.writeable = False
 LogProb = Callable[[np.ndarray], np.ndarray]
+LogProbAt = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
 class FastView:
-    """A NumPy log-density and the hints of a distribution of a known family."""
+    """A NumPy log-density and the hints of a distribution of a known family.
+
+    For a 1-D batch, ``log_prob_at(x, member)`` is the log-density of batch element
+    ``member[i]`` at ``x[i]`` (shape (n,)): each element evaluated at its own points.
+    """
 
     log_prob: LogProb
     hints: Hints
+    log_prob_at: LogProbAt | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,16 @@ class _Family:
 def _normal(loc, scale):
     c = -np.log(scale) - _HALF_LOG_2PI
     h = -0.5 / (scale * scale)
-    return lambda x: c + h * (x - loc) ** 2
+
+    def log_prob(x):
+        # c + h (x - loc)^2, in place (these arrays are large in 2-D mixtures)
+        d = x - loc
+        d *= d
+        d *= h
+        d += c
+        return d
+
+    return log_prob
 
 
 def _laplace(loc, scale):
@@ -118,19 +133,29 @@ def _params(d: td.Distribution, fam: _Family, name: str, path: str) -> dict[str,
     return out
 
 
-def _event(d: td.Distribution, name: str, path: str):
-    """(log_prob over the event for x of shape (n, [K,] event...), centres (k, dim), scales,
-    per-axis breaks, lower (dim,), upper (dim,)) or None."""
+def _event(d: td.Distribution, name: str, path: str, points_last: bool = False):
+    """(log_prob over the event, centres (k, dim), scales, per-axis breaks, lower (dim,),
+    upper (dim,)) or None.
+
+    The log_prob takes x of shape (n, [K,] event...) and returns (n, [K]); with
+    ``points_last`` (mixture components) it takes x of shape (n, event...) and returns
+    (..., K, n), the batch first, so that sums over components run along contiguous rows.
+    """
     t = type(d)
     fam = _FAMILIES.get(t)
+
+    def col(v):
+        return np.asarray(v, dtype=np.float64)[..., None] if points_last else v
+
     if fam is not None:
         p = _params(d, fam, name, path)
         c, s, b = fam.hints(**p)
         lo, hi = fam.bounds(**p) if fam.bounds else (-math.inf, math.inf)
         breaks = (_EMPTY if b is None else np.ravel(b),)
+        log_prob = fam.log_prob(**{k: col(v) for k, v in p.items()})
         if isinstance(c, float):
-            return fam.log_prob(**p), np.array([[c]]), np.array([[s]]), breaks, np.array([lo]), np.array([hi])
-        return (fam.log_prob(**p), np.reshape(c, (-1, 1)), np.reshape(s, (-1, 1)), breaks,
+            return log_prob, np.array([[c]]), np.array([[s]]), breaks, np.array([lo]), np.array([hi])
+        return (log_prob, np.reshape(c, (-1, 1)), np.reshape(s, (-1, 1)), breaks,
                 np.array([np.min(lo)]), np.array([np.max(hi)]))
     if t is td.MultivariateNormal and d.event_shape == (2,):
         loc = d.loc.detach().to("cpu", torch.float64).numpy()
@@ -142,12 +167,17 @@ def _event(d: td.Distribution, name: str, path: str):
         if not (np.all(l00 > 0) and np.all(l11 > 0)):
             raise ValueError(f"{name}: the covariance of MultivariateNormal must be positive definite")
         c0 = -np.log(l00 * l11) - 2 * _HALF_LOG_2PI
+        m0, m1, a00, a10, a11, k0 = (col(v) for v in (loc[..., 0], loc[..., 1], l00, l10, l11, c0))
 
         def mvn(x):
-            dx = x - loc
-            z0 = dx[..., 0] / l00
-            z1 = (dx[..., 1] - l10 * z0) / l11
-            return c0 - 0.5 * (z0 * z0 + z1 * z1)
+            z0 = (x[..., 0] - m0) / a00
+            z1 = (x[..., 1] - m1 - a10 * z0) / a11
+            z0 *= z0
+            z1 *= z1
+            z0 += z1
+            z0 *= -0.5
+            z0 += k0
+            return z0
 
         sd = np.stack([l00, np.hypot(l10, l11)], -1)
         inf = np.full(2, np.inf)
@@ -159,7 +189,7 @@ def _event(d: td.Distribution, name: str, path: str):
         p = _params(base, fam, name, path + "base_dist.")
         # One closure per axis, on (n, [K]) columns: no (n, K, 2) temporaries.
         shape = tuple(base.batch_shape)
-        f0, f1 = (fam.log_prob(**{k: np.broadcast_to(v, shape)[..., j] for k, v in p.items()}) for j in range(2))
+        f0, f1 = (fam.log_prob(**{k: col(np.broadcast_to(v, shape)[..., j]) for k, v in p.items()}) for j in range(2))
         c, s, b = fam.hints(**p)
         c, s = np.broadcast_to(c, base.batch_shape), np.broadcast_to(s, base.batch_shape)
         if fam.bounds:
@@ -172,7 +202,13 @@ def _event(d: td.Distribution, name: str, path: str):
         else:
             b = np.broadcast_to(b, tuple(base.batch_shape) + b.shape[-1:]).reshape(-1, 2, b.shape[-1])
             breaks = (b[:, 0].ravel(), b[:, 1].ravel())
-        return (lambda x: f0(x[..., 0]) + f1(x[..., 1])), c.reshape(-1, 2), s.reshape(-1, 2), breaks, lower, upper
+
+        def independent(x):
+            out = f0(x[..., 0])
+            out += f1(x[..., 1])
+            return out
+
+        return independent, c.reshape(-1, 2), s.reshape(-1, 2), breaks, lower, upper
     return None
 
 
@@ -194,7 +230,7 @@ def fast_view(d: td.Distribution, name: str) -> FastView | None:
         return x[idx + (slice(None),)] if two_d else x[idx]
 
     if type(d) is td.MixtureSameFamily:
-        ev = _event(d.component_distribution, name, "component_distribution.")
+        ev = _event(d.component_distribution, name, "component_distribution.", points_last=True)
         if ev is None:
             return None
         comp, c, s, breaks, lower, upper = ev
@@ -203,22 +239,79 @@ def fast_view(d: td.Distribution, name: str) -> FastView | None:
             raise ValueError(f"{name}: the mixture weights must be finite and not all zero, found "
                              f"probs={d.mixture_distribution.probs.tolist()}")
         logw = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
-        n_axes = 1 + batched
+        logw_col = logw[..., None]
 
         def mixture(x):
-            v = comp(expand(x, n_axes)) + logw
-            m = v.max(axis=-1, keepdims=True)
-            m_safe = np.where(np.isfinite(m), m, 0.0)
+            # log-sum-exp over the components (axis -2 of (..., K, n)), in place:
+            # m + log sum_k exp(v_k - m)
+            v = comp(x)
+            v += logw_col
+            m = v.max(axis=-2)
+            m[~np.isfinite(m)] = 0.0
+            v -= m[..., None, :]
+            np.exp(v, out=v)
+            out = v.sum(axis=-2)
             with np.errstate(divide="ignore"):
-                return (m_safe + np.log(np.exp(v - m_safe).sum(axis=-1, keepdims=True)))[..., 0]
+                np.log(out, out=out)
+            out += m
+            return out.T if batched else out  # (n,) or (n, B)
 
         keep = np.exp(logw).reshape(-1) > 0
+        if batched and not two_d:
+            size = d.batch_shape[0]
+            members = (np.repeat(np.arange(size), logw.shape[-1])[keep], _members(breaks[0], size))
+            return FastView(mixture, Hints(lower, upper, c[keep], s[keep], breaks, members),
+                            _mixture_at(d.component_distribution, logw, name))
         return FastView(mixture, Hints(lower, upper, c[keep], s[keep], tuple(np.unique(b) for b in breaks)))
     ev = _event(d, name, "")
     if ev is None:
         return None
     fn, c, s, breaks, lower, upper = ev
+    if batched and not two_d:
+        size = d.batch_shape[0]
+        hints = Hints(lower, upper, c, s, breaks, (np.arange(size), _members(breaks[0], size)))
+        return FastView(lambda x: fn(expand(x, 1)), hints, _family_at(d, name))
     hints = Hints(lower, upper, c, s, tuple(np.unique(b) if b.size > 1 else b for b in breaks))
     if batched:
         return FastView(lambda x: fn(expand(x, 1)), hints)
     return FastView(fn, hints)
+
+
+def _members(flat: np.ndarray, size: int) -> np.ndarray:
+    """Batch element of each entry of a per-element array raveled from shape (size, ...)."""
+    return np.repeat(np.arange(size), flat.size // size)
+
+
+def _gathered(d: td.Distribution, fam: _Family, name: str, path: str) -> Callable[[np.ndarray], dict]:
+    p = _params(d, fam, name, path)
+    shape = tuple(d.batch_shape)
+    full = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), shape) for k, v in p.items()}
+    return lambda member: {k: v[member] for k, v in full.items()}
+
+
+def _family_at(d: td.Distribution, name: str) -> LogProbAt:
+    """``log_prob_at`` of a 1-D batch of a family: its parameters gathered per point."""
+    fam = _FAMILIES[type(d)]
+    gather = _gathered(d, fam, name, "")
+    return lambda x, member: fam.log_prob(**gather(member))(x)
+
+
+def _mixture_at(comp: td.Distribution, logw: np.ndarray, name: str) -> LogProbAt:
+    """``log_prob_at`` of a 1-D batch of mixtures: components (n, K) per point, log-sum-exp."""
+    fam = _FAMILIES[type(comp)]
+    gather = _gathered(comp, fam, name, "component_distribution.")
+
+    def log_prob_at(x, member):
+        v = fam.log_prob(**gather(member))(x[:, None])
+        v += logw[member]
+        m = v.max(axis=1)
+        m[~np.isfinite(m)] = 0.0
+        v -= m[:, None]
+        np.exp(v, out=v)
+        out = v.sum(axis=1)
+        with np.errstate(divide="ignore"):
+            np.log(out, out=out)
+        out += m
+        return out
+
+    return log_prob_at

@@ -41,6 +41,10 @@ class Hints:
     breaks : tuple of ndarray
         Per axis, the coordinates where the density is not smooth (a Laplace cusp, the ends
         of a uniform). Cell edges are placed exactly there.
+    members : tuple of ndarray, optional
+        For a batch of densities: the batch element of each row of ``centers`` and of each
+        entry of ``breaks[0]`` (1-D), so that each element can be integrated on cells of its
+        own. ``None`` for a single density (its hints apply to every element of a batch).
     """
 
     lower: np.ndarray
@@ -48,6 +52,7 @@ class Hints:
     centers: np.ndarray
     scales: np.ndarray
     breaks: tuple[np.ndarray, ...]
+    members: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def dim(self) -> int:

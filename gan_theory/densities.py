@@ -72,10 +72,16 @@ class Density:
         the quadrature checks its mass.
     batch : int or None
         ``B`` for a batch of ``B`` densities (``log_prob`` then returns (n, B)); ``None`` for one.
+    log_prob_at : callable or None
+        For a 1-D batch of a family with a fast path: ``log_prob_at(x, member)`` is the
+        log-density of element ``member[i]`` at ``x[i]``, so that each element can be
+        integrated on cells of its own (see :func:`gan_theory.quadrature.make_batch_domain`).
     """
 
     def __init__(self, source: Any, name: str, dim: int, hints: Hints, eps: float,
-                 log_prob: Callable[[np.ndarray], np.ndarray], checked: bool, batch: int | None = None) -> None:
+                 log_prob: Callable[[np.ndarray], np.ndarray], checked: bool, batch: int | None = None,
+                 log_prob_at: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
+        self.log_prob_at = log_prob_at
         self.source = source
         self.name = name
         self.dim = dim
@@ -291,7 +297,8 @@ def as_density(obj: DensityLike, name: str = "p", *, batch: bool = False) -> Den
     dim = 1 if tuple(obj.event_shape) == () else 2
     fast = fast_view(obj, name)
     if fast is not None:
-        return Density(obj, name, dim, fast.hints, _EPS64, fast.log_prob, checked=True, batch=size)
+        return Density(obj, name, dim, fast.hints, _EPS64, fast.log_prob, checked=True, batch=size,
+                       log_prob_at=fast.log_prob_at)
     check_parameters(obj, name)
     if size is not None and not (isinstance(obj, td.MixtureSameFamily) or family_hints_known(obj)):
         raise ValueError(f"{name}: batches of {type(obj).__name__} are not supported; pass its elements one by one")

@@ -73,9 +73,12 @@ def jsd(p: DensityLike, q: DensityLike, base: float | None = None, *, method: st
         Torch distributions (event_shape () or (2,)), frozen 1-D scipy.stats distributions, or
         toy names. Either may also be a batch of ``B`` torch distributions of one family
         (``batch_shape (B,)``): the ``B`` divergences are then computed in one adaptive pass
-        (on the union of the cells each needs) and ``value``/``error`` are arrays of shape (B,).
-        Every member is evaluated on every cell, so a batch is faster than separate calls when
-        its members share location and scale, and slower when they do not.
+        and ``value``/``error`` are arrays of shape (B,). In 1-D, for the families with a
+        NumPy fast path (Normal, Laplace, Cauchy, StudentT, Uniform and mixtures of them), each
+        element is integrated on cells of its own, so a batch costs about what its elements
+        cost alone, less the per-call overhead. Otherwise (2-D, other families) the elements
+        share the union of the cells they need, which pays only when they share location and
+        scale.
     base : float, optional
         Logarithm base (2 for bits). Default: nats.
     method : {"auto", "quadrature", "closed_form"}

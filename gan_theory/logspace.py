@@ -108,16 +108,28 @@ def jsd_terms(lp: np.ndarray, lq: np.ndarray, eps: tuple[float, float] = (_EPS, 
         ``noise`` bounds the error from rounding in ``lp - lq`` (``m |g'(u)| du`` with
         ``g'(u) = u sech^2 u``) and in ``m`` and ``g``.
     """
-    lm = np.logaddexp(lp, lq) - LOG2
     # |u| = |lp - lq| / 2 with -inf replaced by -1e308: 0 where both densities vanish (m = 0
     # there anyway), ~1e308 (g = log 2) where one does, and no inf - inf.
-    a = 0.5 * np.abs(np.maximum(lp, -1e308) - np.maximum(lq, -1e308))
+    lpc, lqc = np.maximum(lp, -1e308), np.maximum(lq, -1e308)
+    hi = np.maximum(lpc, lqc)
+    d = np.abs(lpc - lqc)
+    e = np.exp(-d)  # min(p, q) / max(p, q), shared by m, g and g'
+    l1 = np.log1p(e)
+    lm = hi + l1 - LOG2  # log m
     m = np.exp(lm)
-    value = m * g_jsd(a)
+    a = 0.5 * d
+    # g(a) as in g_jsd: the far form everywhere, the near form (a < 1) on those points only
+    g = LOG2 - 2.0 * np.minimum(a, 400.0) * e / (1.0 + e) - l1
+    near = a < 1.0
+    if near.any():
+        an = a[near]
+        g[near] = an * np.tanh(an) - np.log1p(2.0 * np.sinh(0.5 * an) ** 2)
+    value = m * g
     eps_max = max(eps)
     du = (2.0 * eps_max) * (np.minimum(np.abs(lp) + np.abs(lq), 1e300) + 2.0)
-    am = np.minimum(a, 350.0)
-    noise = m * (am / np.cosh(am) ** 2) * du + value * (8.0 * _EPS + 4.0 * eps_max * (magnitude(lm) + 1.0))
+    # g'(u) = u sech^2 u, with sech^2 a = 4 e / (1 + e)^2
+    sech2 = 4.0 * e / (1.0 + e) ** 2
+    noise = m * (a * sech2) * du + value * (8.0 * _EPS + 4.0 * eps_max * (magnitude(lm) + 1.0))
     return value, noise
 
 

@@ -50,7 +50,7 @@ from . import _rules
 from ._hints import Hints
 from .results import AccuracyError
 
-__all__ = ["AxisMap", "Domain", "VectorResult", "integrate", "make_domain"]
+__all__ = ["AxisMap", "Domain", "VectorResult", "integrate", "make_batch_domain", "make_domain"]
 
 _EPS = float(np.finfo(np.float64).eps)
 _T_MAX = 1.0 - 2.0 ** -52  # keeps points finite when a cell ends where the map goes to infinity
@@ -60,7 +60,7 @@ EXTENT = 8.0
 #: Largest cell width, in scales, inside a mode's box before error-driven refinement (1-D, 2-D).
 RESOLUTION = (2.0, 8.0)
 #: Most points passed to the integrand in one call (bounds memory for wide integrands).
-MAX_POINTS_PER_CALL = 2 ** 16
+MAX_POINTS_PER_CALL = 2 ** 13
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,6 +76,7 @@ class _Rule:
 
     nodes: np.ndarray  # (P,) in 1-D, (P, 2) in 2-D
     weights: np.ndarray  # (P, 2) in 1-D, (P, 4) in 2-D
+    axis_nodes: np.ndarray  # (Q,): the 1-D nodes; in 2-D, node i * Q + j is (axis_nodes[i], axis_nodes[j])
 
 
 @functools.lru_cache(maxsize=None)
@@ -83,14 +84,14 @@ def _rule(dim: int) -> _Rule:
     if dim == 1:
         x = np.array(_rules.GK21_NODES)
         wk, wg = np.array(_rules.GK21_KRONROD_WEIGHTS), np.array(_rules.GK21_GAUSS_WEIGHTS)
-        return _Rule(x, np.stack([wk, wg], axis=1))
+        return _Rule(x, np.stack([wk, wg], axis=1), x)
     x = np.array(_rules.GK15_NODES)
     wk, wg = np.array(_rules.GK15_KRONROD_WEIGHTS), np.array(_rules.GK15_GAUSS_WEIGHTS)
     xx, yy = np.meshgrid(x, x, indexing="ij")
     nodes = np.stack([xx.ravel(), yy.ravel()], axis=1)
     w = np.stack([np.outer(wk, wk).ravel(), np.outer(wg, wg).ravel(),
                   np.outer(wg, wk).ravel(), np.outer(wk, wg).ravel()], axis=1)
-    return _Rule(nodes, w)
+    return _Rule(nodes, w, x)
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,11 +166,19 @@ class AxisMap:
 
 @dataclass(frozen=True)
 class Domain:
-    """The axis maps and the initial cells ``[lo, hi]`` (in ``t``; shape (m, d))."""
+    """The axis maps and the initial cells ``[lo, hi]`` (in ``t``; shape (m, d)).
+
+    With ``owner`` (shape (m,), values in ``range(members)``), each cell belongs to one of
+    ``members`` separate integrals (a batch of integrands, each on its own cells): the
+    integrand is then called as ``f(x, owner)`` with the owner of every point, and every
+    integral meets its own tolerance.
+    """
 
     axes: tuple[AxisMap, ...]
     lo: np.ndarray
     hi: np.ndarray
+    owner: np.ndarray | None = None
+    members: int = 1
 
     @property
     def dim(self) -> int:
@@ -247,6 +256,28 @@ def make_domain(hints: Sequence[Hints], *, extent: float = EXTENT, resolution: f
     return Domain(tuple(axes), lo, hi)
 
 
+def _axis_1d(hints: Sequence[Hints], extent: float, resolution: float) -> AxisMap:
+    """The 1-D axis map: its core spans every mode's box (``extent`` scales, rounded down to a
+    whole number of ``resolution`` steps) and every break, clipped to the support.
+    (Plain Python on these few numbers: it runs on every call of every 1-D quantity.)"""
+    lower = min(float(h.lower[0]) for h in hints)
+    upper = max(float(h.upper[0]) for h in hints)
+    reach = resolution * math.floor(extent / resolution)
+    a, b, brk = upper, lower, []
+    for h in hints:
+        for c, s in zip(h.centers[:, 0].tolist(), h.scales[:, 0].tolist()):
+            a, b = min(a, c + s * -reach), max(b, c + s * reach)
+        brk += [x for x in h.breaks[0].tolist() if lower < x < upper]
+    a, b = max(lower, a), min(upper, b)
+    if brk:
+        a, b = min(a, min(brk)), max(b, max(brk))
+    if math.isfinite(lower):
+        a = lower
+    if math.isfinite(upper):
+        b = upper
+    return _axis_map(lower, upper, a, b if b > a else a + max(1.0, abs(a)) * 1e-8, bool(brk))
+
+
 def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) -> Domain:
     """1-D partition: edges every ``resolution`` scales across each mode's box, plus breaks.
     (Plain Python on these few numbers: it runs on every call of every 1-D quantity.)"""
@@ -260,8 +291,6 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
         scales += h.scales[:, 0].tolist()
         brk += h.breaks[0].tolist()
     grid = sorted(c + s * o for c, s in zip(centers, scales) for o in offsets)
-    a = max(lower, grid[0])
-    b = min(upper, grid[-1])
     # Merge grid points closer than a tiny fraction of the finest scale (coinciding modes); the
     # breaks are kept exactly and grid points next to them dropped.
     gap = 1e-3 * resolution * min(scales)
@@ -273,12 +302,7 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
             last = x
     if brk:
         pts = sorted(pts + brk)
-        a, b = min(a, brk[0]), max(b, brk[-1])
-    if math.isfinite(lower):
-        a = lower
-    if math.isfinite(upper):
-        b = upper
-    ax = _axis_map(lower, upper, a, b if b > a else a + max(1.0, abs(a)) * 1e-8, bool(brk))
+    ax = _axis_1d(hints, extent, resolution)
     t_lo, t_hi = ax.t_range
     inner = ax.inverse(np.array(pts)) if pts else np.empty(0)
     if ax.kind == "line":  # the points are sorted and strictly inside (-1, 1)
@@ -286,6 +310,94 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
     else:
         e = np.unique(np.concatenate(([t_lo, t_hi], ax.core_edges(), inner)))
     return Domain((ax,), e[:-1], e[1:])
+
+
+def make_batch_domain(hints: Sequence[Hints], members: int, *, extent: float = EXTENT,
+                      resolution: float | None = None) -> Domain:
+    """1-D partition for ``members`` separate integrals, each on cells of its own.
+
+    Element ``b`` of a batch gets the cells :func:`make_domain` would give it alone: edges
+    every ``resolution`` scales across the box of each of its modes, and at its breaks, from
+    the hint rows tagged ``b`` in :attr:`Hints.members` and from every single density's hints
+    (``members is None``). All elements share one coordinate, the axis map of the union of
+    the hints, so the cells of all elements are refined together in one vectorised pass while
+    each element pays only for its own cells.
+
+    Parameters
+    ----------
+    hints : sequence of Hints
+        1-D hints; batched ones carry ``members``.
+    members : int
+        The batch size.
+    extent, resolution : float
+        As in :func:`make_domain`.
+
+    Returns
+    -------
+    Domain
+        With ``owner`` (the element of each cell) and ``members``.
+    """
+    if hints[0].dim != 1:
+        raise ValueError(f"hints: make_batch_domain is for 1-D hints, got {hints[0].dim}-D")
+    resolution = RESOLUTION[0] if resolution is None else float(resolution)
+    ax = _axis_1d(hints, extent, resolution)  # the shared coordinate
+    lower = min(float(h.lower[0]) for h in hints)
+    upper = max(float(h.upper[0]) for h in hints)
+    k = math.floor(extent / resolution)
+    offsets = resolution * np.arange(-k, k + 1, dtype=np.float64)
+    every = np.arange(members)
+    c, s, cm, b, bm = [], [], [], [], []
+    for h in hints:
+        hc, hs, hb = h.centers[:, 0], h.scales[:, 0], h.breaks[0]
+        if h.members is None:  # a single density: its hints hold for every element
+            c.append(np.tile(hc, members))
+            s.append(np.tile(hs, members))
+            cm.append(np.repeat(every, hc.size))
+            b.append(np.tile(hb, members))
+            bm.append(np.repeat(every, hb.size))
+        else:
+            c.append(hc)
+            s.append(hs)
+            cm.append(h.members[0])
+            b.append(hb)
+            bm.append(h.members[1])
+    c, s, cm = np.concatenate(c), np.concatenate(s), np.concatenate(cm)
+    core = ax.core_edges()  # where the map changes formula: edges of every element
+    b = np.concatenate(b + [np.tile(core, members)])
+    bm = np.concatenate(bm + [np.repeat(every, core.size)])
+    finest = np.full(members, np.inf)
+    np.minimum.at(finest, cm, s)
+    gap = 1e-3 * resolution * finest  # grid points closer than this are merged (coinciding modes)
+    x = np.concatenate([(c[:, None] + s[:, None] * offsets).ravel(), b])
+    mem = np.concatenate([np.repeat(cm, offsets.size), bm])
+    brk = np.concatenate([np.zeros(c.size * offsets.size, dtype=bool), np.ones(b.size, dtype=bool)])
+    inside = (x > lower) & (x < upper)
+    x, mem, brk = x[inside], mem[inside], brk[inside]
+    order = np.lexsort((~brk, x, mem))  # by element, then x; a break before a grid point at the same x
+    x, mem, brk = x[order], mem[order], brk[order]
+    n = x.size
+    same_prev = np.zeros(n, dtype=bool)  # the previous point belongs to the same element
+    same_prev[1:] = mem[1:] == mem[:-1]
+    d_prev = np.full(n, np.inf)
+    d_prev[1:] = np.diff(x)
+    brk_prev = np.zeros(n, dtype=bool)
+    brk_prev[1:] = brk[:-1]
+    near_prev = same_prev & (d_prev <= gap[mem])
+    # breaks are kept exactly (once); a grid point goes when it is within the gap of the
+    # previous point or of a following break
+    drop = np.where(brk, near_prev & brk_prev & (d_prev == 0), near_prev)
+    drop[:-1] |= ~brk[:-1] & brk[1:] & near_prev[1:]
+    x, mem = x[~drop], mem[~drop]
+    t_lo, t_hi = ax.t_range
+    t = np.concatenate([ax.inverse(x), np.full(members, t_lo), np.full(members, t_hi)])
+    mem = np.concatenate([mem, every, every])
+    order = np.lexsort((t, mem))
+    t, mem = t[order], mem[order]
+    keep = np.ones(t.size, dtype=bool)
+    keep[1:] = (mem[1:] != mem[:-1]) | (t[1:] != t[:-1])
+    t, mem = t[keep], mem[keep]
+    cell = mem[1:] == mem[:-1]
+    return Domain((ax,), t[:-1][cell], t[1:][cell], mem[:-1][cell], members)
 
 
 def _split(lo: np.ndarray, hi: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -338,10 +450,14 @@ class _Cells:
     noise: np.ndarray  # (m, k)
     kinked: np.ndarray  # (m,) the kink indicator changes sign in the cell
     cut: np.ndarray  # (m,) 1-D split point at a located kink, NaN for the midpoint
+    cut_col: np.ndarray  # (m,) 1-D: the indicator column whose kink is at ``cut`` (-1: none)
+    edge_col: np.ndarray  # (m, 2) 1-D: the column whose kink each edge was cut at (-1: none)
     young: np.ndarray  # (m,) initial cells, whose error has no second estimate from a parent
-    inf_sign: np.ndarray  # (k,) +1/-1 where a component is infinite
+    owner: np.ndarray  # (m,) the integral each cell belongs to (all 0 without owners)
+    inf_sign: np.ndarray  # (members, k) +1/-1 where a component is infinite
 
-    _ROWS = ("lo", "hi", "est", "err", "dir_err", "absint", "noise", "kinked", "cut", "young")
+    _ROWS = ("lo", "hi", "est", "err", "dir_err", "absint", "noise", "kinked", "cut", "cut_col", "edge_col", "young",
+             "owner")
 
     def extend(self, other: _Cells) -> _Cells:
         return _Cells.concatenate([self, other])
@@ -375,11 +491,16 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         (n,) or (n, h) whose columns change sign where the integrand is not smooth (``p - q``
         for ``|p - q|``; a ReLU network's pre-activations). A cell over which a column changes
         sign is split: in 1-D at the sign change, located to double precision (so the kink
-        lies on a cell edge); in 2-D, where kinks are curves, it is split at least once.
+        lies on a cell edge; the indicator is also sampled a few ulps inside each cell's ends,
+        so that a kink between an end and the nearest node is not missed); in 2-D, where kinks
+        are curves, it is split at least once.
     domain : Domain
-        Initial partition, from :func:`make_domain`.
+        Initial partition, from :func:`make_domain`, or from :func:`make_batch_domain` for a
+        batch of integrals on cells of their own: ``f`` is then called as ``f(x, owner)``
+        with the owner of each point, and the result has ``members * k`` entries (integral
+        ``b``'s components at ``b * k + j``).
     atol, rtol : float or array of shape (k,)
-        Tolerances per component: each component ends with
+        Tolerances per component (of every integral): each component ends with
         ``error <= max(atol, rtol * |value|)``.
     max_cells : int, optional
         Cell budget (default 20000 in 1-D, 60000 in 2-D).
@@ -409,73 +530,109 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
     """
     dim = domain.dim
     rule = _rule(dim)
-    max_cells = (20000 if dim == 1 else 60000) if max_cells is None else max_cells
-    cells = _evaluate(f, domain, rule, domain.lo, domain.hi)
+    members = domain.members
+    owned = domain.owner is not None
+    max_cells = (20000 if dim == 1 else 60000) * members if max_cells is None else max_cells
+    owner0 = domain.owner if owned else np.zeros(domain.lo.shape[0], dtype=np.intp)
+    cells = _evaluate(f, domain, rule, domain.lo, domain.hi, owner0,
+                      np.full((domain.lo.shape[0], 2), -1, dtype=np.intp))
     cells.young[:] = True
     evaluations = cells.lo.shape[0] * rule.nodes.shape[0]
     atol_v = np.asarray(atol, dtype=np.float64)
     rtol_v = np.asarray(rtol, dtype=np.float64)
+
+    def group_sum(a: np.ndarray) -> np.ndarray:
+        """Sum of per-cell rows (m, k) for each integral: (members, k)."""
+        if not owned:
+            return a.sum(axis=0)[None]
+        return np.stack([np.bincount(cells.owner, weights=a[:, c], minlength=members)
+                         for c in range(a.shape[1])], axis=1)
+
+    def flat(i: int, j: int) -> int:
+        return i * cells.est.shape[1] + j
+
     for _ in range(max_rounds):
         m = cells.lo.shape[0]
-        value = cells.est.sum(axis=0)
-        quad_err = cells.err.sum(axis=0)
-        floor = cells.noise.sum(axis=0) + (4.0 + math.log2(m)) * _EPS * cells.absint.sum(axis=0)
+        value = group_sum(cells.est)  # (members, k)
+        quad_err = group_sum(cells.err)
+        if owned:
+            log_m = np.log2(np.maximum(np.bincount(cells.owner, minlength=members), 1))[:, None]
+        else:
+            log_m = math.log2(m)
+        floor = group_sum(cells.noise) + (4.0 + log_m) * _EPS * group_sum(cells.absint)
         tol = np.maximum(atol_v, rtol_v * np.abs(value))
         finite = cells.inf_sign == 0
         # kinked cells are split before they are trusted: at the kink in 1-D, at least once in 2-D
         must = cells.kinked & (np.isfinite(cells.cut) if dim == 1 else cells.young)
         done = ~finite | (quad_err + floor <= tol)
         if done.all() and not must.any():
-            if finite.all():
-                return VectorResult(value, quad_err + floor, evaluations, m)
-            value = np.where(finite, value, np.where(cells.inf_sign > 0, np.inf, -np.inf))
-            return VectorResult(value, np.where(finite, quad_err + floor, 0.0), evaluations, m)
+            error = quad_err + floor
+            if not finite.all():
+                value = np.where(finite, value, np.where(cells.inf_sign > 0, np.inf, -np.inf))
+                error = np.where(finite, error, 0.0)
+            return VectorResult(value.reshape(-1), error.reshape(-1), evaluations, m)
         hopeless = finite & (floor > tol)
         if hopeless.any():
-            c = int(np.flatnonzero(hopeless)[0])
+            b, c = np.argwhere(hopeless)[0]
             raise AccuracyError(
-                f"the requested accuracy cannot be met{_label(labels, c)}: the floating-point error of the "
-                f"integrand alone is {floor[c]:.3g}, above the tolerance max(atol, rtol*|value|) = {tol[c]:.3g} "
-                f"(value {value[c]:.17g}); loosen atol/rtol",
-                estimate=float(value[c]), error=float(quad_err[c] + floor[c]), tolerance=float(tol[c]))
-        # Bisect, for each unfinished component, all but the smallest-error cells whose errors
-        # add up to at most half of what the tolerance leaves.
+                f"the requested accuracy cannot be met{_label(labels, flat(b, c))}: the floating-point error of the "
+                f"integrand alone is {floor[b, c]:.3g}, above the tolerance max(atol, rtol*|value|) = "
+                f"{tol[b, c]:.3g} (value {value[b, c]:.17g}); loosen atol/rtol",
+                estimate=float(value[b, c]), error=float(quad_err[b, c] + floor[b, c]), tolerance=float(tol[b, c]))
+        # Bisect, for each unfinished component of each integral, all but the smallest-error
+        # cells whose errors add up to at most half of what the tolerance leaves.
         split = must.copy()
         score = np.zeros((m, dim))
-        for c in np.flatnonzero(~done):
-            order = np.argsort(cells.err[:, c])
-            keep = np.cumsum(cells.err[order, c]) <= 0.5 * (tol[c] - floor[c])
-            split[order[~keep]] = True
-            score += cells.dir_err[:, c, :] / max(tol[c], np.finfo(float).tiny)
+        for c in np.flatnonzero(~done.all(axis=0)):
+            room = 0.5 * (tol[:, c] - floor[:, c])
+            if not owned:
+                order = np.argsort(cells.err[:, c])
+                keep = np.cumsum(cells.err[order, c]) <= room[0]
+                split[order[~keep]] = True
+            else:
+                order = np.lexsort((cells.err[:, c], cells.owner))
+                e, o = cells.err[order, c], cells.owner[order]
+                total = np.cumsum(e)
+                starts = np.ones(o.size, dtype=bool)
+                starts[1:] = o[1:] != o[:-1]
+                first = np.flatnonzero(starts)
+                before = np.repeat(total[first] - e[first], np.diff(first, append=o.size))
+                keep = (total - before <= room[o]) | done[o, c]
+                split[order[~keep]] = True
+            score += cells.dir_err[:, c, :] / np.maximum(tol[cells.owner, c], np.finfo(float).tiny)[:, None]
         n_split = int(split.sum())
         if m + n_split * (2 ** dim - 1) > max_cells:
-            c = int(np.flatnonzero(~done)[0]) if (~done).any() else 0
+            b, c = np.argwhere(~done)[0] if (~done).any() else (0, 0)
             raise AccuracyError(
-                f"the requested accuracy cannot be met{_label(labels, c)} within {max_cells} cells: "
-                f"estimate {value[c]:.17g} with error {quad_err[c] + floor[c]:.3g} > tolerance {tol[c]:.3g}; "
-                f"the integrand may be singular or the integral infinite",
-                estimate=float(value[c]), error=float(quad_err[c] + floor[c]), tolerance=float(tol[c]))
+                f"the requested accuracy cannot be met{_label(labels, flat(b, c))} within {max_cells} cells: "
+                f"estimate {value[b, c]:.17g} with error {quad_err[b, c] + floor[b, c]:.3g} > tolerance "
+                f"{tol[b, c]:.3g}; the integrand may be singular or the integral infinite",
+                estimate=float(value[b, c]), error=float(quad_err[b, c] + floor[b, c]), tolerance=float(tol[b, c]))
         lo, hi = cells.lo[split], cells.hi[split]
         tiny = np.abs(hi - lo) <= 8 * _EPS * np.maximum(np.abs(lo), np.abs(hi))
         if tiny.any():
-            c = int(np.flatnonzero(~done)[0]) if (~done).any() else 0
+            b, c = np.argwhere(~done)[0] if (~done).any() else (0, 0)
             where = domain.to_x(0.5 * (lo[tiny] + hi[tiny])[:1])[0][0]
             raise AccuracyError(
-                f"the requested accuracy cannot be met{_label(labels, c)}: the integrand needs resolving "
+                f"the requested accuracy cannot be met{_label(labels, flat(b, c))}: the integrand needs resolving "
                 f"near x = {where} finer than double precision allows (a singularity at the edge of the "
-                f"support, or a non-integrable tail); estimate {value[c]:.17g} with error "
-                f"{quad_err[c] + floor[c]:.3g} > tolerance {tol[c]:.3g}",
-                estimate=float(value[c]), error=float(quad_err[c] + floor[c]), tolerance=float(tol[c]))
+                f"support, or a non-integrable tail); estimate {value[b, c]:.17g} with error "
+                f"{quad_err[b, c] + floor[b, c]:.3g} > tolerance {tol[b, c]:.3g}",
+                estimate=float(value[b, c]), error=float(quad_err[b, c] + floor[b, c]), tolerance=float(tol[b, c]))
         if dim == 1:
             cut = cells.cut[split]
             mid = np.where(np.isnan(cut), 0.5 * (lo + hi), cut)
             new_lo, new_hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
             parent = np.concatenate([np.arange(lo.shape[0])] * 2)
+            # an edge made at a kink remembers the kink's column (its sign there is not meaningful)
+            edges, col = cells.edge_col[split], cells.cut_col[split]
+            edge_col = np.concatenate([np.stack([edges[:, 0], col], axis=1), np.stack([col, edges[:, 1]], axis=1)])
         else:
             sc = score[split]
             axes = (sc >= 0.25 * sc.max(axis=1, keepdims=True)) | cells.kinked[split][:, None]
             new_lo, new_hi, parent = _split(lo, hi, axes)
-        fresh = _evaluate(f, domain, rule, new_lo, new_hi)
+            edge_col = np.full((new_lo.shape[0], 2), -1, dtype=np.intp)
+        fresh = _evaluate(f, domain, rule, new_lo, new_hi, cells.owner[split][parent], edge_col)
         _inherit(fresh, cells.est[split], parent)
         evaluations += new_lo.shape[0] * rule.nodes.shape[0]
         cells = cells.select(~split).extend(fresh)
@@ -497,38 +654,56 @@ def _label(labels: Sequence[str] | None, c: int) -> str:
     return f" for {labels[c]}" if labels else ""
 
 
-def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.ndarray) -> _Cells:
-    """Apply the rule on each cell ``[lo, hi]``, calling ``f`` on at most ``MAX_POINTS_PER_CALL``
-    points at a time (integrands with many columns, such as a network's kink indicators, would
-    otherwise need memory in proportion to all the cells of a refinement round)."""
+def _evaluate(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.ndarray,
+              owner: np.ndarray, edge_col: np.ndarray) -> _Cells:
+    """Apply the rule on each cell ``[lo, hi]`` (of integral ``owner``), calling ``f`` on at most
+    ``MAX_POINTS_PER_CALL`` points at a time: that bounds the memory of integrands with many
+    columns (a network's kink indicators), and blocks of this size stay in cache."""
     per_call = max(1, MAX_POINTS_PER_CALL // rule.nodes.shape[0])
     if lo.shape[0] <= per_call:
-        return _evaluate_cells(f, domain, rule, lo, hi)
-    return _Cells.concatenate([_evaluate_cells(f, domain, rule, lo[i:i + per_call], hi[i:i + per_call])
+        return _evaluate_cells(f, domain, rule, lo, hi, owner, edge_col)
+    return _Cells.concatenate([_evaluate_cells(f, domain, rule, lo[i:i + per_call], hi[i:i + per_call],
+                                               owner[i:i + per_call], edge_col[i:i + per_call])
                                for i in range(0, lo.shape[0], per_call)])
 
 
-def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.ndarray) -> _Cells:
+def _call(f: Integrand, domain: Domain, x: np.ndarray, owner: np.ndarray, per_point: int):
+    """``f(x)``, or ``f(x, owner of each point)`` when the domain's cells have owners."""
+    if domain.owner is None:
+        return f(x)
+    return f(x, np.repeat(owner, per_point))
+
+
+def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, hi: np.ndarray,
+                    owner: np.ndarray, edge_col: np.ndarray) -> _Cells:
     m = lo.shape[0]
     p = rule.nodes.shape[0]
     mid = 0.5 * (lo + hi)
     half = 0.5 * (hi - lo)
-    if lo.ndim == 1:
-        t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
-        vol = half
-    else:
-        t = (mid[:, None, :] + half[:, None, :] * rule.nodes).reshape(m * p, 2)
-        vol = half[:, 0] * half[:, 1]
     with np.errstate(all="ignore"):
-        x, jac = domain.to_x(t)
-        out = f(x)
+        if lo.ndim == 1:
+            t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
+            vol = half
+            x, jac = domain.to_x(t)
+        else:
+            # the tensor rule's points: map each axis's q nodes per cell, then take products
+            q = rule.axis_nodes.shape[0]
+            x0, j0 = domain.axes[0].forward(mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes)
+            x1, j1 = domain.axes[1].forward(mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes)
+            x = np.empty((m, q, q, 2))
+            x[..., 0] = x0[:, :, None]
+            x[..., 1] = x1[:, None, :]
+            x = x.reshape(m * p, 2)
+            jac = (j0[:, :, None] * j1[:, None, :]).reshape(m * p)
+            vol = half[:, 0] * half[:, 1]
+        out = _call(f, domain, x, owner, p)
         vals, noise = out[0], out[1]
         k = vals.shape[1]
         w = jac.reshape(m, p) * vol[:, None]
         both = np.concatenate([vals, np.abs(vals), noise], axis=1).reshape(m, p, 3 * k) * w[:, :, None]
-    inf_sign = np.zeros(k, dtype=np.int8)
+    inf_sign = np.zeros((domain.members, k), dtype=np.int8)
     if not np.isfinite(both).all():
-        both, inf_sign = _infinite(both, vals, x, k)
+        both, inf_sign = _infinite(both, vals, x, k, owner if domain.owner is not None else None, domain.members)
     sums = both.transpose(0, 2, 1) @ rule.weights  # (m, 3k, r)
     kron = sums[:, :k, 0]
     err = np.abs(kron - sums[:, :k, 1])
@@ -542,12 +717,29 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
         dir_err = np.abs(kron[:, :, None] - sums[:, :k, 2:])
     kinked = np.zeros(m, dtype=bool)
     cut = np.full(m, np.nan)
+    cut_col = np.full(m, -1, dtype=np.intp)
     if len(out) > 2:
         s = np.asarray(out[2], dtype=np.float64).reshape(m, p, -1)
+        if lo.ndim == 1:
+            # The indicator at the cell's ends too: a kink between an end and the nearest node
+            # changes no sign among the nodes, and the rule would integrate across it unwarned.
+            # (A few ulps inside the ends, where a density may be singular.)
+            delta = np.minimum(4 * _EPS * np.maximum(np.abs(lo), np.abs(hi)) + 1e-300, 0.25 * (hi - lo))
+            with np.errstate(all="ignore"):
+                ends = _call(f, domain, domain.to_x(np.concatenate([lo + delta, hi - delta]))[0],
+                             np.concatenate([owner, owner]), 1)
+            se = np.asarray(ends[2], dtype=np.float64).reshape(2, m, -1)
+            s = np.concatenate([se[0][:, None, :], s, se[1][:, None, :]], axis=1)  # (m, p + 2, h)
+            # an end made at a kink of column c: its sign in column c is a rounding accident
+            for side, near in ((0, 1), (1, p)):
+                rows = np.flatnonzero(edge_col[:, side] >= 0)
+                s[rows, side * (p + 1), edge_col[rows, side]] = s[rows, near, edge_col[rows, side]]
+            tt = np.concatenate([(lo + delta)[:, None], t.reshape(m, p), (hi - delta)[:, None]], axis=1)
         kinked = np.any((s.max(axis=1) > 0) & (s.min(axis=1) < 0), axis=1)
         if kinked.any() and lo.ndim == 1:
-            cut = _kink_points(f, domain, t.reshape(m, p), s, kinked)
-    return _Cells(lo, hi, kron, err, dir_err, absint, noise, kinked, cut, np.zeros(m, dtype=bool), inf_sign)
+            cut, cut_col = _kink_points(f, domain, tt, s, kinked, owner)
+    return _Cells(lo, hi, kron, err, dir_err, absint, noise, kinked, cut, cut_col, edge_col,
+                  np.zeros(m, dtype=bool), owner, inf_sign)
 
 
 def _position_error(x: np.ndarray, m: int, p: int) -> np.ndarray:
@@ -565,15 +757,26 @@ def _position_error(x: np.ndarray, m: int, p: int) -> np.ndarray:
     return np.where(np.isfinite(rel), rel, 0.0)
 
 
-def _kink_points(f: Integrand, domain: Domain, t: np.ndarray, s: np.ndarray, kinked: np.ndarray) -> np.ndarray:
-    """Per 1-D cell, where to split it: for kinked cells the first sign change (in x) of the
-    first indicator column that changes sign, located to double precision by the Illinois
-    (modified regula falsi) method between the two nodes around it; NaN for the other cells."""
+def _kink_points(f: Integrand, domain: Domain, t: np.ndarray, s: np.ndarray, kinked: np.ndarray,
+                 owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per 1-D cell, where to split it, and the indicator column of that kink: for kinked cells
+    the first sign change (in x) of the first indicator column that changes sign, located to
+    double precision by the Illinois (modified regula falsi) method between the two points
+    around it; NaN (and -1) for the other cells.
+
+    ``t`` and ``s`` hold each cell's two ends and its nodes between them, in increasing order.
+    Between two nodes a node exactly at the kink (indicator 0) counts as a change on its
+    right; next to an end only a strict change of sign counts (an end where the indicator is 0
+    is a break or a kink already on the edge). A kink found within a few ulps of an end is on
+    the edge already: nothing is cut there.
+    """
     cut = np.full(t.shape[0], np.nan)
+    cut_col = np.full(t.shape[0], -1, dtype=np.intp)
     idx = np.flatnonzero(kinked)
-    sk, tk = s[idx], t[idx]  # (r, p, h), nodes in increasing order within a cell
-    # a change between neighbouring nodes (a node exactly at the kink counts on its right)
-    change = (sk[:, 1:, :] * sk[:, :-1, :] < 0) | ((sk[:, :-1, :] == 0) & (sk[:, 1:, :] != 0))
+    sk, tk = s[idx], t[idx]  # (r, p + 2, h)
+    sg = np.sign(sk)  # (indicators may be huge: their products would overflow)
+    change = sg[:, 1:, :] * sg[:, :-1, :] < 0
+    change[:, 1:-1, :] |= (sg[:, 1:-2, :] == 0) & (sg[:, 2:-1, :] != 0)
     found = change.any(axis=(1, 2))
     idx, sk, tk, change = idx[found], sk[found], tk[found], change[found]
     first_node = np.where(change.any(axis=2), np.arange(change.shape[1])[None, :], change.shape[1])
@@ -590,9 +793,10 @@ def _kink_points(f: Integrand, domain: Domain, t: np.ndarray, s: np.ndarray, kin
         with np.errstate(all="ignore"):
             c = np.where(active, b - fb * (b - a) / (fb - fa), 0.5 * (a + b))
             c = np.where((c > np.minimum(a, b)) & (c < np.maximum(a, b)), c, 0.5 * (a + b))
-            ind = np.asarray(f(domain.to_x(c)[0])[2], dtype=np.float64).reshape(idx.size, -1)
+            ind = np.asarray(_call(f, domain, domain.to_x(c)[0], owner[idx], 1)[2],
+                             dtype=np.float64).reshape(idx.size, -1)
         fc = ind[rows, col]
-        same_b = fc * fb > 0
+        same_b = np.sign(fc) * np.sign(fb) > 0
         # replace the endpoint on c's side; halve the kept endpoint's value when the same side
         # is replaced twice in a row (Illinois), which keeps the convergence superlinear
         a_new = np.where(same_b, a, b)
@@ -602,18 +806,29 @@ def _kink_points(f: Integrand, domain: Domain, t: np.ndarray, s: np.ndarray, kin
         b, fb = np.where(active, c, b), np.where(active, fc, fb)
         exact = fc == 0
         a, b = np.where(exact, c, a), np.where(exact, c, b)
-    cut[idx] = 0.5 * (a + b)
-    return cut
+    c = 0.5 * (a + b)
+    lo, hi = tk[:, 0], tk[:, -1]  # the ends' sampling points, a few ulps inside the ends
+    inside = np.minimum(c - lo, hi - c) > 0
+    cut[idx[inside]] = c[inside]
+    cut_col[idx[inside]] = col[inside]
+    return cut, cut_col
 
 
-def _infinite(both: np.ndarray, vals: np.ndarray, x: np.ndarray, k: int):
-    """Handle non-finite integrand values: NaN is an error; +-inf marks the component infinite."""
+def _infinite(both: np.ndarray, vals: np.ndarray, x: np.ndarray, k: int, owner: np.ndarray | None,
+              members: int):
+    """Handle non-finite integrand values: NaN is an error; +-inf marks the component (of the
+    cell's owner) infinite. Returns the values with infinities zeroed and the signs (members, k)."""
     if np.isnan(vals).any():
         i = int(np.flatnonzero(np.isnan(vals).any(axis=1))[0])
         raise ValueError(f"the integrand returned NaN at x = {x[i]}")
     vk = both[:, :, :k]
-    pos = np.any(vk == np.inf, axis=(0, 1))
-    neg = np.any(vk == -np.inf, axis=(0, 1))
+    if owner is None:
+        pos = np.any(vk == np.inf, axis=(0, 1))[None]
+        neg = np.any(vk == -np.inf, axis=(0, 1))[None]
+    else:
+        pos, neg = np.zeros((members, k), dtype=bool), np.zeros((members, k), dtype=bool)
+        np.logical_or.at(pos, owner, np.any(vk == np.inf, axis=1))
+        np.logical_or.at(neg, owner, np.any(vk == -np.inf, axis=1))
     if np.any(pos & neg):
         raise AccuracyError("the integrand is +inf in one place and -inf in another: the integral is undefined")
     both = np.where(np.isfinite(both), both, 0.0)

@@ -110,3 +110,47 @@ def test_evaluation_in_chunks_gives_the_same_numbers(monkeypatch, case):
     chunked = run()
     assert chunked.value == whole.value and chunked.error == whole.error
     assert chunked.evaluations == whole.evaluations and chunked.cells == whole.cells
+
+
+@pytest.mark.parametrize("x0", [0.999, 0.0007, 0.5 + 1e-9])
+def test_kink_between_the_last_node_and_the_end_of_a_cell(x0):
+    # |x - x0| on [0, 1] (one initial cell). For x0 = 0.999 the kink lies between the last
+    # 21-point Gauss-Kronrod node (0.99783) and the end, so no node sees the sign change; for
+    # 0.0007 it lies before the first node; 0.5 + 1e-9 is next to the middle node. Exact:
+    # (x0^2 + (1 - x0)^2) / 2.
+    dom = make_domain([hints_1d(0.0, 1.0, 0.5, 0.5, breaks=[0.0, 1.0])])
+
+    def f(x):
+        v = np.abs(x - x0)
+        return v[:, None], 4e-16 * (v + 1.0)[:, None], x - x0
+
+    res = integrate(f, dom, atol=1e-14, rtol=0.0)
+    exact = (x0 ** 2 + (1 - x0) ** 2) / 2
+    assert abs(res.value[0] - exact) <= res.error[0], (res.value[0], exact, res.error[0])
+    assert res.error[0] <= 1e-14
+
+
+def test_total_variation_with_a_crossing_next_to_a_cell_end():
+    # TV(t_30(-2, 3), N(0, 1)): p = q at x = -1.4976 and x = 1.99954, the second between the last
+    # node of the cell [0, 2] and its end (an edge of the initial partition, from N(0, 1)'s grid).
+    # Reference: mpmath at 30 digits, integrating p - q between the crossings (found by findroot).
+    import mpmath as mp
+    import torch
+
+    mp.mp.dps = 30
+    nu, loc, scale = mp.mpf(30), mp.mpf(-2), mp.mpf(3)
+
+    def diff(x):
+        z = (x - loc) / scale
+        pt = mp.gamma((nu + 1) / 2) / (mp.gamma(nu / 2) * mp.sqrt(nu * mp.pi) * scale) * (1 + z * z / nu) ** (-(nu + 1) / 2)
+        return pt - mp.npdf(x)
+
+    roots = [mp.findroot(diff, (mp.mpf(a), mp.mpf(b)), solver="anderson") for a, b in ((-1.6, -1.4), (1.9, 2.1))]
+    assert abs(roots[1] - mp.mpf("1.99953824261")) < 1e-10  # the crossing the test is about
+    edges = [-mp.inf] + roots + [mp.inf]
+    ref = float(sum(abs(mp.quad(diff, [edges[i], edges[i + 1]])) for i in range(3)) / 2)
+    f64 = torch.float64
+    res = gt.f_divergence(torch.distributions.StudentT(torch.tensor(30.0, dtype=f64), torch.tensor(-2.0, dtype=f64),
+                                                       torch.tensor(3.0, dtype=f64)),
+                          gt.toys.gaussian(0.0, 1.0), "total_variation")
+    assert abs(res.value - ref) <= res.error, (res.value, ref, res.error)
