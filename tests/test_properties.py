@@ -93,3 +93,45 @@ def test_pointwise_lemma(a, b, y):
         assert abs(a - (a + b) * y_star) <= 1e-12 * (a + b)
         if abs(y - y_star) > 1e-6:
             assert f(y_star) > f(y)
+
+
+@st.composite
+def batches(draw):
+    """A batch of 1 to 6 densities of one family, and a single density to compare it with."""
+    kind = draw(st.sampled_from(["normal", "laplace", "uniform", "mixture"]))
+    n = draw(st.integers(1, 6))
+    loc = torch.tensor(draw(st.lists(locs, min_size=n, max_size=n)), dtype=F)
+    scale = torch.tensor(draw(st.lists(scales, min_size=n, max_size=n)), dtype=F)
+    if kind == "normal":
+        batch = td.Normal(loc, scale)
+    elif kind == "laplace":
+        batch = td.Laplace(loc, scale)
+    elif kind == "uniform":
+        batch = td.Uniform(loc, loc + scale)
+    else:
+        w = torch.tensor(draw(st.lists(weights, min_size=n, max_size=n)), dtype=F)
+        batch = td.MixtureSameFamily(td.Categorical(probs=torch.stack([w, 1 - w], 1)),
+                                     td.Normal(torch.stack([loc, loc.flip(0) + 1.0], 1), torch.stack([scale, scale.flip(0)], 1)))
+    return batch, draw(densities())
+
+
+def _element(batch, i):
+    if isinstance(batch, td.MixtureSameFamily):
+        comp = batch.component_distribution
+        return td.MixtureSameFamily(td.Categorical(probs=batch.mixture_distribution.probs[i]),
+                                    td.Normal(comp.loc[i], comp.scale[i]))
+    if isinstance(batch, td.Uniform):
+        return td.Uniform(batch.low[i], batch.high[i])
+    return type(batch)(batch.loc[i], batch.scale[i])
+
+
+@given(batches())
+def test_batch_equals_each_element_alone(case):
+    # Each element of a batch is integrated on cells of its own; the result must equal the
+    # element's own call within the two reported bounds (JSD and C(G), p and q swapped too).
+    batch, q = case
+    for fn in (gt.jsd, lambda a, b: gt.criterion(b, a)):
+        res = fn(batch, q)
+        for i in range(batch.batch_shape[0]):
+            single = fn(_element(batch, i), q)
+            assert abs(res.value[i] - single.value) <= res.error[i] + single.error, (i, res.value[i], single.value)
