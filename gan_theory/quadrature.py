@@ -30,6 +30,10 @@ uncertainty of the integrand values (supplied by the integrand, e.g. from the ca
 evaluation error alone exceeds it, or the cell budget runs out) :class:`AccuracyError` is
 raised; no wrong number is returned.
 
+A batch of integrals can be computed in one pass, each on cells of its own
+(:func:`make_batch_domain`): every cell carries its owner, the rounds are shared, and each
+integral meets its own tolerance.
+
 References
 ----------
 R. Piessens, E. de Doncker-Kapenga, C. W. Ueberhuber, D. K. Kahaner, *QUADPACK: A Subroutine
