@@ -67,9 +67,13 @@ def affine_2d(ctx: CheckContext) -> tuple:
 def flow_1d(ctx: CheckContext) -> tuple:
     # Measured over seeds 0-7 (median C(G) + log 4 after 4000 steps): 0.046 with N(0,1) init, k = 1,
     # batch 256; 0.021 with init N(0, 2^2); 0.011 adding k = 5 and lr_final 0.01; 0.0097 with batch
-    # 1024. Wider flows (32 bins, 3 layers) or D (128x128) did not help: a floor near 1e-2.
-    cfg = TrainConfig(generator="flow", discriminator="mlp", steps=4000, ensemble=8, seed=ctx.seed, lr_g=2e-3,
-                      lr_d=2e-3, log_every=4000, lr_schedule="cosine", lr_final=0.01, init_scale=2.0, d_steps=5,
+    # 1024. Wider flows (32 bins, 3 layers) or D (128x128) did not help. Two time scales did: lr_d =
+    # 4 lr_g gave 0.0077 (8 lr_g: 0.0090), and 6000 steps 0.0061 (spread 0.0055-0.0088). Maximum
+    # likelihood with the same flow and lr reaches 0.002 in 4000 steps, so the flow family is not
+    # the limit. Two time-scale rule: Heusel et al., "GANs Trained by a Two Time-Scale Update Rule
+    # Converge to a Local Nash Equilibrium", NeurIPS 2017.
+    cfg = TrainConfig(generator="flow", discriminator="mlp", steps=6000, ensemble=8, seed=ctx.seed, lr_g=2e-3,
+                      lr_d=8e-3, log_every=6000, lr_schedule="cosine", lr_final=0.01, init_scale=2.0, d_steps=5,
                       batch_size=1024)
     return toys.mixture2(), "spline-flow G on mixture2", cfg
 
