@@ -242,18 +242,9 @@ def fast_view(d: td.Distribution, name: str) -> FastView | None:
         logw_col = logw[..., None]
 
         def mixture(x):
-            # log-sum-exp over the components (axis -2 of (..., K, n)), in place:
-            # m + log sum_k exp(v_k - m)
-            v = comp(x)
+            v = comp(x)  # (..., K, n)
             v += logw_col
-            m = v.max(axis=-2)
-            m[~np.isfinite(m)] = 0.0
-            v -= m[..., None, :]
-            np.exp(v, out=v)
-            out = v.sum(axis=-2)
-            with np.errstate(divide="ignore"):
-                np.log(out, out=out)
-            out += m
+            out = _log_sum_exp(v, axis=-2)
             return out.T if batched else out  # (n,) or (n, B)
 
         keep = np.exp(logw).reshape(-1) > 0
@@ -282,7 +273,22 @@ def _members(flat: np.ndarray, size: int) -> np.ndarray:
     return np.repeat(np.arange(size), flat.size // size)
 
 
+def _log_sum_exp(v: np.ndarray, axis: int) -> np.ndarray:
+    """``m + log sum exp(v - m)`` over ``axis``, with ``m`` the maximum (0 where it is not
+    finite, so that all ``-inf`` gives ``-inf``). Works in place: ``v`` is overwritten."""
+    m = v.max(axis=axis)
+    m[~np.isfinite(m)] = 0.0
+    v -= np.expand_dims(m, axis)
+    np.exp(v, out=v)
+    out = v.sum(axis=axis)
+    with np.errstate(divide="ignore"):
+        np.log(out, out=out)
+    out += m
+    return out
+
+
 def _gathered(d: td.Distribution, fam: _Family, name: str, path: str) -> Callable[[np.ndarray], dict]:
+    """A function ``member -> parameters of those batch elements`` (checked, float64)."""
     p = _params(d, fam, name, path)
     shape = tuple(d.batch_shape)
     full = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), shape) for k, v in p.items()}
@@ -302,16 +308,8 @@ def _mixture_at(comp: td.Distribution, logw: np.ndarray, name: str) -> LogProbAt
     gather = _gathered(comp, fam, name, "component_distribution.")
 
     def log_prob_at(x, member):
-        v = fam.log_prob(**gather(member))(x[:, None])
+        v = fam.log_prob(**gather(member))(x[:, None])  # (n, K)
         v += logw[member]
-        m = v.max(axis=1)
-        m[~np.isfinite(m)] = 0.0
-        v -= m[:, None]
-        np.exp(v, out=v)
-        out = v.sum(axis=1)
-        with np.errstate(divide="ignore"):
-            np.log(out, out=out)
-        out += m
-        return out
+        return _log_sum_exp(v, axis=1)
 
     return log_prob_at
