@@ -507,7 +507,7 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         Tolerances per component (of every integral): each component ends with
         ``error <= max(atol, rtol * |value|)``.
     max_cells : int, optional
-        Cell budget (default 20000 in 1-D, 60000 in 2-D).
+        Cell budget of each integral (default 20000 in 1-D, 60000 in 2-D).
     max_rounds : int
         Budget of refinement rounds.
     labels : sequence of str, optional
@@ -536,7 +536,7 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
     rule = _rule(dim)
     members = domain.members
     owned = domain.owner is not None
-    max_cells = (20000 if dim == 1 else 60000) * members if max_cells is None else max_cells
+    max_cells = (20000 if dim == 1 else 60000) if max_cells is None else max_cells
     owner0 = domain.owner if owned else np.zeros(domain.lo.shape[0], dtype=np.intp)
     cells = _evaluate(f, domain, rule, domain.lo, domain.hi, owner0,
                       np.full((domain.lo.shape[0], 2), -1, dtype=np.intp))
@@ -604,9 +604,14 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
                 keep = (total - before <= room[o]) | done[o, c]
                 split[order[~keep]] = True
             score += cells.dir_err[:, c, :] / np.maximum(tol[cells.owner, c], np.finfo(float).tiny)[:, None]
-        n_split = int(split.sum())
-        if m + n_split * (2 ** dim - 1) > max_cells:
-            b, c = np.argwhere(~done)[0] if (~done).any() else (0, 0)
+        if owned:
+            over = np.bincount(cells.owner, minlength=members) + (2 ** dim - 1) * np.bincount(
+                cells.owner[split], minlength=members) > max_cells
+        else:
+            over = np.array([m + (2 ** dim - 1) * int(split.sum()) > max_cells])
+        if over.any():
+            b = int(np.flatnonzero(over)[0])
+            c = int(np.flatnonzero(~done[b])[0]) if (~done[b]).any() else 0
             raise AccuracyError(
                 f"the requested accuracy cannot be met{_label(labels, flat(b, c))} within {max_cells} cells: "
                 f"estimate {value[b, c]:.17g} with error {quad_err[b, c] + floor[b, c]:.3g} > tolerance "
