@@ -42,7 +42,9 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
     ----------
     p, q : Density
         The two densities (same dimension); either may be a batch (``log_prob`` of shape
-        (n, B)), and then the result has one value per element.
+        (n, B)), and then the result has one value per element. A 1-D batch with
+        ``log_prob_at`` (the fast-path families) is integrated element by element on cells of
+        its own; other batches share the union of the cells their elements need.
     terms : callable
         ``terms(x, lp, lq) -> (value, noise)`` or ``(value, noise, kink)``, vectorised over
         points (and broadcasting over a batch; see :func:`gan_theory.quadrature.integrate`).
