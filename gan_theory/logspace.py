@@ -44,8 +44,8 @@ def _poly(x: np.ndarray, coeffs: tuple[float, ...]) -> np.ndarray:
     return out
 
 
-def g_jsd(a: np.ndarray) -> np.ndarray:
-    """``g(a) = a tanh(a) - log cosh(a)`` for ``a = |u| >= 0``, to a few ulps (``g(inf) = log 2``).
+def g_jsd(a: np.ndarray, e: np.ndarray | None = None, log1p_e: np.ndarray | None = None) -> np.ndarray:
+    """``g(a) = a tanh(a) - log cosh(a)`` for an array ``a = |u| >= 0``, to a few ulps (``g(inf) = log 2``).
 
     Two forms, each free of cancellation where it is used:
 
@@ -53,12 +53,18 @@ def g_jsd(a: np.ndarray) -> np.ndarray:
       accuracy and, as ``a -> 0``, they are ``a^2`` and ``a^2/2``, so no series is needed;
     * ``a >= 1``: ``log 2 - 2a e^{-2a}/(1 + e^{-2a}) - log1p(e^{-2a})``, whose correction
       terms are small beside ``log 2``.
+
+    ``e = exp(-2a)`` and ``log1p(e)`` may be passed when the caller has them already.
     """
-    am = np.minimum(a, 1.0)
-    near = am * np.tanh(am) - np.log1p(2.0 * np.sinh(0.5 * am) ** 2)
-    e = np.exp(-2.0 * a)
-    far = LOG2 - 2.0 * np.minimum(a, 400.0) * e / (1.0 + e) - np.log1p(e)
-    return np.where(a < 1.0, near, far)
+    a = np.atleast_1d(np.asarray(a, dtype=np.float64))
+    e = np.exp(-2.0 * a) if e is None else e
+    log1p_e = np.log1p(e) if log1p_e is None else log1p_e
+    g = LOG2 - 2.0 * np.minimum(a, 400.0) * e / (1.0 + e) - log1p_e
+    near = a < 1.0
+    if near.any():  # the near form only where it is used
+        an = a[near]
+        g[near] = an * np.tanh(an) - np.log1p(2.0 * np.sinh(0.5 * an) ** 2)
+    return g
 
 
 def phi_kl(r: np.ndarray) -> np.ndarray:
@@ -118,13 +124,7 @@ def jsd_terms(lp: np.ndarray, lq: np.ndarray, eps: tuple[float, float] = (_EPS, 
     lm = hi + l1 - LOG2  # log m
     m = np.exp(lm)
     a = 0.5 * d
-    # g(a) as in g_jsd: the far form everywhere, the near form (a < 1) on those points only
-    g = LOG2 - 2.0 * np.minimum(a, 400.0) * e / (1.0 + e) - l1
-    near = a < 1.0
-    if near.any():
-        an = a[near]
-        g[near] = an * np.tanh(an) - np.log1p(2.0 * np.sinh(0.5 * an) ** 2)
-    value = m * g
+    value = m * g_jsd(a, e, l1)
     eps_max = max(eps)
     du = (2.0 * eps_max) * (np.minimum(np.abs(lp) + np.abs(lq), 1e300) + 2.0)
     # g'(u) = u sech^2 u, with sech^2 a = 4 e / (1 + e)^2

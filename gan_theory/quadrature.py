@@ -552,8 +552,15 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         return np.stack([np.bincount(cells.owner, weights=a[:, c], minlength=members)
                          for c in range(a.shape[1])], axis=1)
 
-    def flat(i: int, j: int) -> int:
-        return i * cells.est.shape[1] + j
+    def fail(b: int, c: int, reason: str) -> AccuracyError:
+        """The error for component ``c`` of integral ``b``, with the estimate reached so far."""
+        err_bc = float(quad_err[b, c] + floor[b, c])
+        return AccuracyError(f"the requested accuracy cannot be met{_label(labels, b * value.shape[1] + c)}"
+                             f"{reason}", estimate=float(value[b, c]), error=err_bc, tolerance=float(tol[b, c]))
+
+    def unfinished(b: int) -> int:
+        """The first unfinished component of integral ``b`` (0 if none)."""
+        return int(np.argmax(~done[b]))
 
     for _ in range(max_rounds):
         m = cells.lo.shape[0]
@@ -578,11 +585,9 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         hopeless = finite & (floor > tol)
         if hopeless.any():
             b, c = np.argwhere(hopeless)[0]
-            raise AccuracyError(
-                f"the requested accuracy cannot be met{_label(labels, flat(b, c))}: the floating-point error of the "
-                f"integrand alone is {floor[b, c]:.3g}, above the tolerance max(atol, rtol*|value|) = "
-                f"{tol[b, c]:.3g} (value {value[b, c]:.17g}); loosen atol/rtol",
-                estimate=float(value[b, c]), error=float(quad_err[b, c] + floor[b, c]), tolerance=float(tol[b, c]))
+            raise fail(b, c, f": the floating-point error of the integrand alone is {floor[b, c]:.3g}, above the "
+                             f"tolerance max(atol, rtol*|value|) = {tol[b, c]:.3g} (value {value[b, c]:.17g}); "
+                             f"loosen atol/rtol")
         # Bisect, for each unfinished component of each integral, all but the smallest-error
         # cells whose errors add up to at most half of what the tolerance leaves.
         split = must.copy()
@@ -610,24 +615,22 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         else:
             over = np.array([m + (2 ** dim - 1) * int(split.sum()) > max_cells])
         if over.any():
-            b = int(np.flatnonzero(over)[0])
-            c = int(np.flatnonzero(~done[b])[0]) if (~done[b]).any() else 0
-            raise AccuracyError(
-                f"the requested accuracy cannot be met{_label(labels, flat(b, c))} within {max_cells} cells: "
-                f"estimate {value[b, c]:.17g} with error {quad_err[b, c] + floor[b, c]:.3g} > tolerance "
-                f"{tol[b, c]:.3g}; the integrand may be singular or the integral infinite",
-                estimate=float(value[b, c]), error=float(quad_err[b, c] + floor[b, c]), tolerance=float(tol[b, c]))
+            b = int(np.argmax(over))
+            c = unfinished(b)
+            raise fail(b, c, f" within {max_cells} cells: estimate {value[b, c]:.17g} with error "
+                             f"{quad_err[b, c] + floor[b, c]:.3g} > tolerance {tol[b, c]:.3g}; the integrand may be "
+                             f"singular or the integral infinite")
         lo, hi = cells.lo[split], cells.hi[split]
         tiny = np.abs(hi - lo) <= 8 * _EPS * np.maximum(np.abs(lo), np.abs(hi))
         if tiny.any():
-            b, c = np.argwhere(~done)[0] if (~done).any() else (0, 0)
-            where = domain.to_x(0.5 * (lo[tiny] + hi[tiny])[:1])[0][0]
-            raise AccuracyError(
-                f"the requested accuracy cannot be met{_label(labels, flat(b, c))}: the integrand needs resolving "
-                f"near x = {where} finer than double precision allows (a singularity at the edge of the "
-                f"support, or a non-integrable tail); estimate {value[b, c]:.17g} with error "
-                f"{quad_err[b, c] + floor[b, c]:.3g} > tolerance {tol[b, c]:.3g}",
-                estimate=float(value[b, c]), error=float(quad_err[b, c] + floor[b, c]), tolerance=float(tol[b, c]))
+            i = int(np.argmax(tiny))
+            b = int(cells.owner[split][i])  # the integral whose cell is too small to split
+            c = unfinished(b)
+            where = domain.to_x(0.5 * (lo[i:i + 1] + hi[i:i + 1]))[0][0]
+            raise fail(b, c, f": the integrand needs resolving near x = {where} finer than double precision allows "
+                             f"(a singularity at the edge of the support, or a non-integrable tail); estimate "
+                             f"{value[b, c]:.17g} with error {quad_err[b, c] + floor[b, c]:.3g} > tolerance "
+                             f"{tol[b, c]:.3g}")
         if dim == 1:
             cut = cells.cut[split]
             mid = np.where(np.isnan(cut), 0.5 * (lo + hi), cut)
@@ -734,8 +737,9 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             # changes no sign among the nodes, and the rule would integrate across it unwarned.
             # (A few ulps inside the ends, where a density may be singular.)
             delta = np.minimum(4 * _EPS * np.maximum(np.abs(lo), np.abs(hi)) + 1e-300, 0.25 * (hi - lo))
+            t_first, t_last = lo + delta, hi - delta
             with np.errstate(all="ignore"):
-                ends = _call(f, domain, domain.to_x(np.concatenate([lo + delta, hi - delta]))[0],
+                ends = _call(f, domain, domain.to_x(np.concatenate([t_first, t_last]))[0],
                              np.concatenate([owner, owner]), 1)
             se = np.asarray(ends[2], dtype=np.float64).reshape(2, m, -1)
             s = np.concatenate([se[0][:, None, :], s, se[1][:, None, :]], axis=1)  # (m, p + 2, h)
@@ -743,7 +747,7 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             for side, near in ((0, 1), (1, p)):
                 rows = np.flatnonzero(edge_col[:, side] >= 0)
                 s[rows, side * (p + 1), edge_col[rows, side]] = s[rows, near, edge_col[rows, side]]
-            tt = np.concatenate([(lo + delta)[:, None], t.reshape(m, p), (hi - delta)[:, None]], axis=1)
+            tt = np.concatenate([t_first[:, None], t.reshape(m, p), t_last[:, None]], axis=1)
         kinked = np.any((s.max(axis=1) > 0) & (s.min(axis=1) < 0), axis=1)
         if kinked.any() and lo.ndim == 1:
             cut, cut_col = _kink_points(f, domain, tt, s, kinked, owner)
