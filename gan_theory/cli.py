@@ -74,12 +74,11 @@ def _train_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
     from . import toys
     from .training.config import TrainConfig
-    from .training.loop import Trainer
+    from .training.loop import Trainer, read_run_meta
 
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     for key in ("seeds", "d_hidden", "g_hidden"):  # tuple fields given a single value
@@ -87,7 +86,7 @@ def _train(args: argparse.Namespace) -> int:
             overrides[key] = (overrides[key],)
     if args.resume:
         out = Path(args.resume)
-        meta = json.loads((out / "config.json").read_text())
+        meta = read_run_meta(out)
         config = TrainConfig.from_dict(meta["config"])
         if overrides:
             raise SystemExit("gan-theory train: --resume continues a run with its own configuration; "
@@ -104,7 +103,7 @@ def _train(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else None
     p_data = toys.make(target["name"], **target["params"])
     trainer = Trainer(p_data, config, out=out, target=target)
-    result = trainer.run(resume=bool(args.resume), progress=None if not args.quiet else False)
+    result = trainer.run(resume=bool(args.resume), overwrite=args.overwrite, progress=None if not args.quiet else False)
     print(f"{'member':>6} {'seed':>6} {'C(G) + log 4':>14} {'JSD':>12} {'||D - D*||_m':>14}  status")
     for rec in result.final:
         c = rec.get("criterion")
@@ -190,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a parameter of the target (repeatable), e.g. --param std=0.1")
     p_train.add_argument("--out", help="run directory")
     p_train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    p_train.add_argument("--overwrite", action="store_true",
+                         help="replace the run in a non-empty --out directory (refused without it)")
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
     _train_options(p_train)
     p_train.set_defaults(func=_train)
