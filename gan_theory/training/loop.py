@@ -862,7 +862,8 @@ class Trainer:
             _write_atomically(out / METRICS_FILE, b"")
         except OSError as exc:
             raise RunWriteError(exc.errno, f"out: the run directory {out} could not be prepared "
-                                           f"({exc.strerror or exc}); nothing was trained") from exc
+                                           f"({exc.strerror or exc}); nothing was trained: fix the cause (free disk "
+                                           f"space) and start the run again") from exc
 
     def _resume_from_disk(self) -> None:
         """Load the run in ``out``: check config.json, load the checkpoint (if any) and keep the
@@ -1007,7 +1008,8 @@ class Trainer:
                 if cfg.checkpoint_every and self.step_count % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
             else:
-                self.save_checkpoint()
+                if self._checkpoint_step != self.step_count:  # not already written at this step
+                    self.save_checkpoint()
         finally:
             bar.close()
             if self._metrics_fd is not None:
