@@ -889,6 +889,9 @@ class Trainer:
         self.run_id = meta["run_id"]
         if self.target is None and meta.get("target"):
             self.target = meta["target"]
+        for name in _TMP_FILES:  # left by a kill in the middle of a write: never valid
+            with contextlib.suppress(OSError):
+                (out / name).unlink()
         ckpt = out / CHECKPOINT_FILE
         if ckpt.exists():
             state = load_checkpoint(ckpt)
