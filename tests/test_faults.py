@@ -65,7 +65,8 @@ DRIVER = textwrap.dedent('''
 
                     def hooked(fd, data):
                         data = bytes(data)
-                        kind = "checkpoint" if data.startswith(b"PK") else "record" if data.startswith(b'{"step"') else None
+                        kind = ("checkpoint" if data.startswith(b"PK")
+                                else "record" if data.startswith(b'{"step"') else None)
                         if kind is not None:
                             seen[kind] += 1
                             if (kind, seen[kind]) == target:

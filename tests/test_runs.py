@@ -62,7 +62,8 @@ def final_tensors(run_dir):
 def assert_equals_reference(run_dir, result, reference):
     ref_dir, ref = reference
     assert records_text(result.history) == records_text(ref.history)
-    assert file_records(run_dir / "metrics.jsonl") == file_records(ref_dir / "metrics.jsonl") == records_text(ref.history)
+    expected = records_text(ref.history)
+    assert file_records(run_dir / "metrics.jsonl") == file_records(ref_dir / "metrics.jsonl") == expected
     for a, b in zip(final_tensors(run_dir), final_tensors(ref_dir)):
         assert torch.equal(a, b)
     assert not any(p.name.endswith(".tmp") for p in run_dir.iterdir())

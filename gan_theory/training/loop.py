@@ -417,7 +417,8 @@ class TrainResult:
     config : TrainConfig
     history : list of dict
         Every metrics record, in order (``step``, ``member``, ``criterion``, ``jsd``,
-        ``d_error``, ``wall_time``, ...).
+        ``d_error``, ``wall_time``, ...), exactly as in ``metrics.jsonl``: JSON values, with
+        ``None`` for a NaN or infinite number (a diverged member's loss or gradient norm).
     final : list of dict
         The last record of each member.
     stopped : dict
@@ -458,7 +459,8 @@ class Trainer:
         Any density the engine accepts, or a toy name.
     config : TrainConfig
     out : path, optional
-        Run directory: ``config.json``, ``metrics.jsonl``, ``checkpoint.pt``.
+        Run directory: ``config.json``, ``metrics.jsonl``, ``checkpoint.pt`` (formats and
+        guarantees: the module docstring; :meth:`run` says when a directory is refused).
     target : dict, optional
         How ``p_data`` was named (``{"name": "ring", "params": {...}}``), stored in
         ``config.json`` so that ``--resume`` can rebuild it.
@@ -875,8 +877,8 @@ class Trainer:
         if saved != mine:
             diff = [k for k in sorted(set(saved) | set(mine)) if saved.get(k) != mine.get(k)]
             shown = "; ".join(f"{k}: {saved.get(k)!r} in the run, {mine.get(k)!r} asked" for k in diff[:5])
-            raise RunDirectoryError(f"resume: the checkpoint was written with a different configuration ({out / CONFIG_FILE}: "
-                                    f"{shown}); resume with the run's own configuration (train(p_data, out=..., "
+            raise RunDirectoryError(f"resume: the checkpoint was written with a different configuration "
+                                    f"({out / CONFIG_FILE}: {shown}); resume with the run's own configuration (train(p_data, out=..., "
                                     f"resume=True) without a config reads it), or start a new run elsewhere")
         fp, fp_mine = meta["target_fingerprint"], target_fingerprint(self.p_data)
         if fp.get("log_prob_sha256") != fp_mine["log_prob_sha256"]:
