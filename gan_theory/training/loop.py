@@ -244,7 +244,12 @@ def target_fingerprint(p_data: DensityLike) -> dict[str, Any]:
     except (ValueError, AccuracyError) as exc:  # a density that cannot be evaluated there
         values = ";".join(f"{v:.12g}" for v in pts.ravel()) + f"|{type(exc).__name__}: {exc}"
     digest = hashlib.sha256(f"{p.dim}|{values}".encode()).hexdigest()
-    text = repr(p.source)
+    src = p.source
+    if hasattr(src, "dist") and hasattr(src, "args") and hasattr(src, "kwds"):  # a scipy.stats frozen distribution
+        args = [repr(a) for a in src.args] + [f"{k}={v!r}" for k, v in sorted(src.kwds.items())]
+        text = f"scipy.stats.{getattr(src.dist, 'name', type(src.dist).__name__)}({', '.join(args)})"
+    else:
+        text = " ".join(repr(src).split())
     return {"type": type(p.source).__name__, "repr": text if len(text) <= 300 else text[:297] + "...",
             "dim": p.dim, "log_prob_sha256": digest}
 
