@@ -62,13 +62,14 @@ class _Family:
 
 def _normal(loc, scale):
     c = -np.log(scale) - _HALF_LOG_2PI
-    h = -0.5 / (scale * scale)
 
     def log_prob(x):
-        # c + h (x - loc)^2, in place (these arrays are large in 2-D mixtures)
+        # c - ((x - loc) / scale)^2 / 2, in place (these arrays are large in 2-D mixtures);
+        # dividing first keeps scales below 1e-154 (whose square underflows) working
         d = x - loc
+        d /= scale
         d *= d
-        d *= h
+        d *= -0.5
         d += c
         return d
 
