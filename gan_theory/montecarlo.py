@@ -118,7 +118,7 @@ def value_function(d: Callable, p_data: DensityLike | torch.Tensor, p_g: Density
             raise ValueError("p_data and p_g: samples or densities must have the same dimension")
         dim = d_here
         xs.append(x)
-    view = read_discriminator(d, dim, logits=bool(logits))
+    view = read_discriminator(d, dim, logits=logits)
     logits = view.logits
     vp, _ = view.values(xs[0])
     vq, _ = view.values(xs[1])

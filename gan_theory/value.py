@@ -50,27 +50,51 @@ def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") 
     """Wrap a user discriminator for the engine.
 
     ``d`` is called on a float64 tensor of shape (n,) (1-D) or (n, 2) (2-D) and may return a
-    tensor or array of shape (n,) or (n, 1). A ``d`` with a ``logits`` method (an
+    tensor or array of shape (n,) or (n, 1). A 1-D ``d`` that fails on shape (n,) (a
+    ``torch.nn.Module`` starting with ``Linear(1, h)``, say) is called with shape (n, 1) from
+    then on; if it fails on both, the error names both shapes and the first failure. A ``d`` with a ``logits`` method (an
     :class:`~gan_theory.OptimalDiscriminator`, a trained discriminator) is read through its
     logits; one with a ``kinks`` method gives the quadrature the places where it is not smooth.
     A ``torch.nn.Module`` with float32 weights is evaluated through a float64 copy (the same
     function, without float32 rounding). Outputs are checked: NaN is an error, and so are
-    probabilities outside [0, 1].
+    probabilities outside [0, 1]. ``logits`` must be a bool (a ``TypeError`` otherwise); it is
+    ignored for a ``d`` with a ``logits`` method, which is always read through that method.
     """
+    if not isinstance(logits, (bool, np.bool_)):
+        raise TypeError(f"logits: expected True or False, got {type(logits).__name__} {logits!r}")
     if not callable(d):
         raise TypeError(f"{name}: expected a callable discriminator x -> D(x), got {type(d).__name__}")
     kinks = getattr(d, "kinks", None)
     kinks = kinks if callable(kinks) else None
-    if not logits and callable(getattr(d, "logits", None)):
+    # A d with a logits method is read through it whatever the flag: with logits=True its
+    # probabilities would otherwise be taken for logits.
+    if callable(getattr(d, "logits", None)):
         d, logits = d.logits, True
     fn = d
     if isinstance(d, torch.nn.Module) and _module_dtype(d) not in (None, torch.float64):
         fn = copy.deepcopy(d).double()
 
+    column = {}  # set to True once a 1-D d has been seen to need points of shape (n, 1)
+
+    def call(xt: torch.Tensor):
+        if dim != 1 or column.get("yes"):
+            return fn(xt[:, None] if column.get("yes") else xt)
+        try:
+            return fn(xt)
+        except Exception as exc:  # noqa: BLE001 - retried with the other 1-D shape, then re-raised
+            try:
+                out = fn(xt[:, None])
+            except Exception:
+                raise RuntimeError(f"{name}: calling the discriminator failed on 1-D points of shape "
+                                   f"({xt.shape[0]},) and of shape ({xt.shape[0]}, 1); the error with shape "
+                                   f"({xt.shape[0]},) was: {type(exc).__name__}: {exc}") from exc
+            column["yes"] = True
+            return out
+
     def values(x: np.ndarray) -> tuple[np.ndarray, float]:
         xt = torch.from_numpy(np.ascontiguousarray(x))
         with torch.no_grad():
-            out = fn(xt)
+            out = call(xt)
         if isinstance(out, torch.Tensor):
             eps = float(torch.finfo(out.dtype).eps) if out.is_floating_point() else _EPS64
             arr = out.detach().to("cpu", torch.float64).numpy()
@@ -115,7 +139,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     p_data, p_g : density
         The data and generator densities.
     logits : bool
-        Whether ``d`` returns logits instead of probabilities.
+        Whether ``d`` returns logits instead of probabilities (``True`` or ``False``; other
+        types are a ``TypeError``). Ignored when ``d`` has a ``logits`` method.
     atol, rtol : float, optional
         Tolerance ``error <= max(atol, rtol |V|)``; defaults 1e-13/1e-11 (1-D), 1e-11/1e-10 (2-D).
 
@@ -138,7 +163,7 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"))
     # An OptimalDiscriminator (or a trained discriminator of gan_theory) is read through its
     # logits, so that D underflowing to 0 or 1 in the tails does not turn V into -inf.
-    view = read_discriminator(d, dp.dim, logits=bool(logits))
+    view = read_discriminator(d, dp.dim, logits=logits)
     logits = view.logits
 
     def terms(x, lp, lq):
