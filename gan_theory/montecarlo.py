@@ -22,7 +22,7 @@ from ._checks import check_int, check_real
 from .densities import Density, DensityLike, as_density, as_pair
 from .logspace import LOG2, log_sigmoid
 from .results import MonteCarloResult
-from .value import read_discriminator
+from .value import check_saturated, read_discriminator
 
 __all__ = ["criterion", "jsd", "kl", "value_function"]
 
@@ -97,7 +97,9 @@ def value_function(d: Callable, p_data: DensityLike | torch.Tensor, p_g: Density
 
     ``p_data`` and ``p_g`` are densities (then ``n`` samples of each are drawn with
     ``generator``) or tensors of samples (shape (n,) or (n, 2)), for densities known only
-    through samples.
+    through samples. A probability that is exactly 0 at a sample of ``p_data`` (or 1 at a
+    sample of ``p_g``) raises ``AccuracyError``, as in :func:`gan_theory.value_function`; pass
+    logits instead.
     """
     confidence = check_real("confidence", confidence, lower=0.0, upper=1.0, lower_open=True, upper_open=True)
     xs = []
@@ -125,6 +127,9 @@ def value_function(d: Callable, p_data: DensityLike | torch.Tensor, p_g: Density
     if logits:
         a, b = log_sigmoid(vp), log_sigmoid(-vq)
     else:
+        # D = 0 at a sample of p_data (or 1 at one of p_g): -inf, or a rounded probability
+        check_saturated(vp, xs[0], np.True_, np.False_)
+        check_saturated(vq, xs[1], np.False_, np.True_)
         with np.errstate(divide="ignore"):
             a, b = np.log(vp), np.log1p(-vq)
     return _combine([a, b], [1.0, 1.0], max(xs[0].shape[0], xs[1].shape[0]), confidence)

@@ -22,7 +22,7 @@ import torch
 from ._pairwise import pair_integral
 from .densities import DensityLike, as_pair
 from .logspace import criterion_terms, log_sigmoid
-from .results import IntegralResult
+from .results import AccuracyError, IntegralResult
 
 __all__ = ["DiscriminatorView", "criterion", "read_discriminator", "value_function"]
 
@@ -118,6 +118,30 @@ def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") 
     return DiscriminatorView(values, bool(logits), kinks)
 
 
+def check_saturated(v: np.ndarray, x: np.ndarray, p_pos: np.ndarray, q_pos: np.ndarray,
+                    name: str = "d") -> None:
+    """Raise :class:`~gan_theory.AccuracyError` where a probability-valued ``D`` is exactly 0 where
+    ``p_data > 0`` or exactly 1 where ``p_g > 0`` (``log D`` or ``log(1 - D)`` is ``-inf`` there).
+
+    From probabilities alone, a ``D`` that is 1 by construction cannot be told from a sigmoid
+    that rounded to 1 in its tail (``sigmoid(5x)`` at ``x = 8``), where ``V`` is finite; so
+    neither is turned into ``-inf``. Logits tell them apart: an infinite logit is exact.
+    """
+    p_pos, q_pos = np.broadcast_to(p_pos, v.shape), np.broadcast_to(q_pos, v.shape)
+    bad0, bad1 = p_pos & (v == 0.0), q_pos & (v == 1.0)
+    if not (bad0.any() or bad1.any()):
+        return
+    zero = bool(bad0.any())
+    i = int(np.flatnonzero(bad0 if zero else bad1)[0])
+    which, dens, term = ("0", "p_data", "log D") if zero else ("1", "p_g", "log(1 - D)")
+    raise AccuracyError(f"{name}: returned exactly {which} at x = {x[i]} where {dens} > 0, so {term} = -inf there. "
+                        f"If D is exactly {which} there by construction, V(D, G) = -inf; if the probability only "
+                        f"rounded to {which} (a sigmoid in its tail), V is finite and float64 probabilities cannot "
+                        f"give it. Pass logits instead (logits=True with a d returning logits, or a d with a "
+                        f"`logits` method): an infinite logit then gives -inf, a finite one the finite value",
+                        estimate=-np.inf)
+
+
 def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: bool = False, *,
                    atol: float | None = None, rtol: float | None = None) -> IntegralResult:
     """The GAN value function ``V(D, G)`` for any discriminator ``d``, by quadrature.
@@ -127,9 +151,14 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     With ``logits=True``, ``d`` returns logits ``l`` and ``log D = log_sigmoid(l)``,
     ``log(1 - D) = log_sigmoid(-l)`` (the stable forms). A ``d`` with a ``logits`` method (an
     :class:`~gan_theory.OptimalDiscriminator`, a trained discriminator) is evaluated through it.
-    Points where a density vanishes contribute nothing (0 log 0 = 0); if ``D = 0`` where
-    ``p_data > 0`` (or ``D = 1`` where ``p_g > 0``) the value is ``-inf``, also when a
-    probability underflows to 0 in the tails: pass logits to avoid that.
+    Points where a density vanishes contribute nothing (0 log 0 = 0). Probabilities that are
+    exactly 0 where ``p_data > 0`` (or exactly 1 where ``p_g > 0``) raise ``AccuracyError``
+    naming the point: from probabilities alone, a ``D`` that is 1 there by construction (then
+    ``V = -inf``) cannot be told from a sigmoid that rounded to 1 in its tail (then ``V`` is
+    finite), so neither returns ``-inf``. Pass logits: a logit of ``+inf`` where
+    ``p_g > 0`` (or ``-inf`` where ``p_data > 0``) gives ``V = -inf`` (the true value), and
+    finite logits the finite one. ``D*`` is read through its logits, which are infinite only
+    where a density vanishes.
 
     Parameters
     ----------
@@ -154,7 +183,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     ValueError
         If ``d`` returns NaN or (without ``logits``) values outside [0, 1].
     AccuracyError
-        If the tolerance cannot be met (e.g. ``d`` computes in float32: loosen ``rtol``).
+        If the tolerance cannot be met (e.g. ``d`` computes in float32: loosen ``rtol``), or
+        if probabilities are exactly 0 or 1 where they make ``V`` infinite (see above).
 
     References
     ----------
@@ -181,6 +211,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
                 err_1md = 2 * eps_d * v / (1 - v)
         p, q = np.exp(lp), np.exp(lq)
         p_zero, q_zero = p == 0.0, q == 0.0  # 0 log 0 = 0, also where exp underflows
+        if not logits:
+            check_saturated(v, x, ~p_zero, ~q_zero)
         with np.errstate(invalid="ignore"):
             a = np.where(p_zero, 0.0, p * log_d)
             b = np.where(q_zero, 0.0, q * log_1md)
