@@ -67,8 +67,9 @@ def _normal(loc, scale):
         # c - ((x - loc) / scale)^2 / 2, in place (these arrays are large in 2-D mixtures);
         # dividing first keeps scales below 1e-154 (whose square underflows) working
         d = x - loc
-        d /= scale
-        d *= d
+        with np.errstate(over="ignore"):  # -inf where (x - loc) / scale overflows: exact
+            d /= scale
+            d *= d
         d *= -0.5
         d += c
         return d
