@@ -10,7 +10,12 @@ accuracy):
 
 * ``kl``: Normal-Normal, MultivariateNormal-MultivariateNormal (2-D), Independent(Normal)
   pairs;
+* ``pearson``, ``neyman``: Normal-Normal chi^2 divergences;
 * ``wasserstein1``: Normal-Normal (the mean of a folded normal).
+
+A value that is finite but larger than the largest float64 raises
+:class:`~gan_theory.AccuracyError` with its natural log in ``log_estimate`` (a truly infinite
+value is returned as ``inf`` with error 0).
 """
 
 from __future__ import annotations
@@ -264,6 +269,61 @@ def _kl_mvn_mvn(p: td.MultivariateNormal, q: td.MultivariateNormal):
         lv = np.logaddexp(log_fro2, 2.0 * np.log(zn)) - math.log(2.0)
         raise _overflow_error("KL", lv, v)
     return v, e
+
+
+def _chi2_normal(p: td.Normal, q: td.Normal):
+    """Pearson chi^2(p || q) = integral p^2 / q - 1 of two Normals, with rho = s_p / s_q:
+
+    .. math::  \\chi^2 = \\frac{s_q^2}{s_p \\sqrt{2 s_q^2 - s_p^2}}
+               \\exp\\Big(\\frac{(\\mu_p - \\mu_q)^2}{2 s_q^2 - s_p^2}\\Big) - 1
+               = \\mathrm{expm1}\\Big(-\\tfrac12 \\log(1 - w^2) + \\frac{t}{1 + w}\\Big),
+
+    ``w = 1 - rho^2``, ``t = (mu_p - mu_q)^2 / s_q^2``: finite iff ``rho^2 < 2`` (``inf``
+    otherwise: ``p^2 / q`` grows without bound). ``w`` is formed as ``(s_q - s_p)(s_q + s_p) /
+    s_q^2`` so that nearly equal scales keep a tiny chi^2's relative accuracy. Raises
+    AccuracyError, with the log of the value, where it is finite but overflows float64.
+    """
+    sp, sq = np.broadcast_arrays(p.scale.detach().numpy(), q.scale.detach().numpy())
+    dmu = (p.loc - q.loc).detach().numpy()
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        rho = sp / sq
+        w = ((sq - sp) / sq) * ((sq + sp) / sq)
+        c = 1.0 + w  # 2 - rho^2
+        finite = (rho * rho < 2.0) & (c > 0)
+        t = (dmu / sq) ** 2
+        # -log(rho) - log(2 - rho^2) / 2: as -log1p(-w^2) / 2 for rho in [1/2, 2] (w exact to a
+        # few ulps there, the subtraction being exact), else with s = log(rho) directly (w
+        # rounds to 1 when s_p << s_q, and log1p(-1) is -inf)
+        s_, ds = _log_scale_ratio(sp, sq)
+        near = (rho >= 0.5) & (rho <= 2.0)
+        l1 = np.where(near, -0.5 * np.log1p(-(w * w)), -s_ - 0.5 * np.log(2.0 - rho * rho))
+        la = l1 + t / c
+        value = np.where(finite, np.expm1(la), np.inf)
+        # w carries a few ulps of relative error: -log1p(-w^2)/2 moves by that times
+        # w^2 / (1 - w^2) = w^2 / (rho^2 c); c = 1 + w by (1 + |w|)/c ulps (large as rho^2 -> 2,
+        # where chi^2 -> inf), and t / c with it
+        cs = np.where(finite, c, 1.0)
+        dc = (1.0 + np.abs(w)) / cs
+        dla = 8 * _EPS * (np.where(near, w * w / (rho * rho * cs), 1.0) + np.abs(l1)
+                          + (t / cs) * (2.0 + dc) + np.abs(la)) + np.where(near, 0.0, ds)
+        err = np.where(finite, np.exp(np.minimum(la, 709.0)) * dla + 4 * _EPS * value, 0.0)
+        log_value = np.where(la > 1.0, la + np.log1p(-np.exp(-la)), np.log(np.abs(value)))
+    value, err, log_value = np.broadcast_arrays(value, err, log_value)
+    if np.any(finite & ~np.isfinite(value)):
+        raise _overflow_error("chi^2", np.where(finite, log_value, -np.inf), np.where(finite, value, 0.0))
+    return value, err
+
+
+@register_closed_form("pearson", td.Normal, td.Normal)
+def _pearson_normal_normal(p: td.Normal, q: td.Normal):
+    """Pearson chi^2(p || q) of two Normals (see :func:`_chi2_normal`)."""
+    return _chi2_normal(p, q)
+
+
+@register_closed_form("neyman", td.Normal, td.Normal)
+def _neyman_normal_normal(p: td.Normal, q: td.Normal):
+    """Neyman chi^2(p || q) = Pearson chi^2(q || p)."""
+    return _chi2_normal(q, p)
 
 
 @register_closed_form("wasserstein1", td.Normal, td.Normal)
