@@ -260,9 +260,9 @@ def _overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, ato
     ``q = 0 < p`` the integral is redone with ``log p - S`` and ``log q - S``, ``S`` the largest log of the
     integrand seen: that integral times ``e^S`` is the divergence. If it is finite and above
     the largest float64, AccuracyError gives its log (``log_estimate``); if it is finite
-    below, it is returned; if the rescaled integrand overflows again (its log grows without
-    bound) the divergence is infinite and ``inf`` (error 0) is returned, as it is where
-    ``q = 0 < p``.
+    below, it is returned. Where the largest log-integrand lies at the outermost point the
+    quadrature evaluated, or the rescaled integrand overflows again, the integrand grows
+    without bound and ``inf`` (error 0) is returned, as it is where ``q = 0 < p``.
     """
     eps = (dp.eps, dq.eps)
     seen = {"log": -math.inf, "inf": False}
@@ -274,9 +274,15 @@ def _overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, ato
             with np.errstate(invalid="ignore"):
                 both = np.isfinite(lp) & np.isfinite(lq)
             seen["inf"] |= bool(np.any(np.isinf(v) & ~both))
+            xs = x.reshape(x.shape[0], -1)
+            seen["lo"] = np.minimum(seen.get("lo", np.inf), xs.min(axis=0))
+            seen["hi"] = np.maximum(seen.get("hi", -np.inf), xs.max(axis=0))
             if both.any():  # the sum may overflow although no value does
-                bound = (np.maximum(lp, lq) + np.abs(lp - lq))[both]  # >= log of the integrand
-                seen["log"] = max(seen["log"], float(bound.max()))
+                bound = np.where(both, np.maximum(lp, lq) + np.abs(lp - lq), -np.inf)  # >= log of the integrand
+                bound = bound.reshape(x.shape[0], -1).max(axis=1)
+                i = int(np.argmax(bound))
+                if bound[i] > seen["log"]:
+                    seen["log"], seen["at"] = float(bound[i]), xs[i]
             return out
 
         return t
@@ -289,11 +295,22 @@ def _overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, ato
         raise AccuracyError(f"{label}: the integrand of batch element {i} (at least) overflows float64 where both "
                             f"densities are positive, so its divergence is infinite or finite but beyond float64; "
                             f"compute the elements one at a time to tell which", estimate=math.inf)
+    if np.any((seen["at"] == seen["lo"]) | (seen["at"] == seen["hi"])):
+        # the largest log-integrand sits at the outermost point evaluated: it grows towards
+        # infinity (heavy tails of p against q) and so does the integral
+        return res
     shift = seen["log"]
     first = seen["log"]
     a, r = tolerances(dp.dim, atol, rtol)
-    res2 = pair_integral(dp, dq, watched(shift), atol=max(a * math.exp(-min(shift, 700.0)), 1e-300), rtol=r,
-                         label=label)
+    try:
+        res2 = pair_integral(dp, dq, watched(shift), atol=max(a * math.exp(-min(shift, 700.0)), 1e-300), rtol=r,
+                             label=label)
+    except AccuracyError as exc:
+        if seen["log"] > first + 700.0:  # the log of the integrand grows without bound: infinite
+            return res
+        raise AccuracyError(f"{label}: the integrand overflows float64 (its log reaches {first:.6g}) and the "
+                            f"integral rescaled by e^-{first:.6g} could not be computed either ({exc}); the "
+                            f"divergence is infinite or larger than float64 can hold", estimate=math.inf) from exc
     if math.isinf(res2.value):
         if seen["log"] > first:  # overflow again, further out: the log of the integrand grows without bound
             return res
