@@ -48,7 +48,8 @@ class IntegralResult:
     value : float or ndarray
         The computed value (may be ``inf`` when the quantity is infinite, e.g. a KL
         divergence where ``p`` has mass on which ``q`` vanishes); an array of shape (B,) when
-        the densities were a batch of ``B``.
+        the densities were a batch of ``B``. ``inf`` always means infinite: a finite value too
+        large for float64 raises :class:`AccuracyError` with its log in ``log_estimate``.
     error : float or ndarray
         A bound on ``|value - exact|``: the quadrature error estimate (sum over cells of
         ``|Kronrod - Gauss|``), plus the floating-point error of evaluating and summing the
