@@ -5,6 +5,11 @@ Each function returns an :class:`~gan_theory.IntegralResult` (``.value``, ``.err
 (:mod:`gan_theory.closed_forms`) and error-controlled quadrature otherwise;
 ``method="quadrature"`` and ``method="closed_form"`` force one route. Results are in nats
 unless ``base`` is given.
+
+Closed forms meet the same tolerance rule as the quadrature, ``error <= max(atol, rtol |value|)``:
+under "auto" one that cannot falls back to quadrature, under "closed_form" it raises
+:class:`~gan_theory.AccuracyError`. ``inf`` means infinite: a finite value beyond the largest
+float64 (a Pearson chi^2 of e^900) raises ``AccuracyError`` with its log in ``log_estimate``.
 """
 
 from __future__ import annotations
