@@ -111,6 +111,9 @@ _FAMILIES: dict[type, _Family] = {
 }
 
 
+_TINY = float(np.finfo(np.float64).tiny)
+
+
 def _params(d: td.Distribution, fam: _Family, name: str, path: str) -> dict[str, np.ndarray | float]:
     """The parameters as float64 (Python floats for scalars), checked."""
     out = {}
@@ -128,6 +131,9 @@ def _params(d: td.Distribution, fam: _Family, name: str, path: str) -> dict[str,
         if k in fam.positive and not ok_pos:
             bad = a if isinstance(a, float) else a[~(a > 0)].ravel()[0]
             raise ValueError(f"{name}: parameter {path + k!r} of {type(d).__name__} must be positive, found {bad}")
+        if k == "scale" and np.min(a) < _TINY:  # the density's peak would overflow float64
+            raise ValueError(f"{name}: parameter {path + k!r} of {type(d).__name__} must be at least {_TINY:.4g} "
+                             f"(the smallest normal float64), found {np.min(a):.4g}")
         out[k] = a
     if type(d) is td.Uniform and not np.all(np.asarray(out["low"]) < np.asarray(out["high"])):
         raise ValueError(f"{name}: parameters {path}low and {path}high of Uniform must satisfy low < high, "

@@ -267,3 +267,19 @@ def test_discriminator_sup_error_points(points):
     with pytest.raises(ValueError, match="points: expected an integer >= 3"):
         gt.discriminator_sup_error(gt.optimal_discriminator(p, q), p, q, points=points)
     np.testing.assert_equal(gt.discriminator_sup_error(gt.optimal_discriminator(p, q), p, q, points=3), 0.0)
+
+
+def test_kl_laplace_normal_with_tiny_laplace_scale():
+    # torch's formula squares the Laplace scale and gave inf; expected: the closed form
+    # log(s/b) + log(pi/2)/2 - 1 + (b/s)^2 + (mu_p - mu_q)^2/(2 s^2), in mpmath
+    lap = td.Laplace(torch.tensor(0.5, dtype=F), torch.tensor(1e-200, dtype=F))
+    r = gt.kl(lap, _n(0.0, 1.0))
+    b = mpmath.mpf(1e-200)
+    exact = -mpmath.log(2 * b) - 1 + mpmath.log(mpmath.sqrt(2 * mpmath.pi)) + (2 * b ** 2 + mpmath.mpf(0.25)) / 2
+    assert _within(r, exact), (r, exact)
+
+
+def test_subnormal_scale_is_refused():
+    # N(0, 1e-310) has a peak density of 4e309, beyond float64: the JSD came back inf
+    with pytest.raises(ValueError, match=r"p: parameter 'scale' of Normal must be at least 2.225e-308"):
+        gt.jsd(_n(0.0, 1e-310), _n(0.0, 1.0))
