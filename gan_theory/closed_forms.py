@@ -172,9 +172,10 @@ def _overflow_error(label: str, log_value: np.ndarray, value: np.ndarray) -> Acc
     i = int(bad[0])
     lv = float(np.atleast_1d(log_value)[i])
     where = "" if np.ndim(value) == 0 else f" (batch element {i})"
+    about = f"its natural log is {lv:.17g} (also in the error's log_estimate)" if math.isfinite(lv) else \
+        "even its natural log exceeds the largest float64"
     return AccuracyError(f"{label} is finite but exceeds the largest float64 ({np.finfo(np.float64).max:.4g})"
-                         f"{where}: its natural log is {lv:.17g} (also in the error's log_estimate)",
-                         estimate=math.inf, error=math.inf, log_estimate=lv)
+                         f"{where}: {about}", estimate=math.inf, error=math.inf, log_estimate=lv)
 
 
 @register_closed_form("kl", td.Normal, td.Normal)
