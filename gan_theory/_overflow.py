@@ -23,14 +23,16 @@ def overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, atol
     """Quadrature of a chi^2 integrand that tells overflow from infinity.
 
     ``(p - q)^2 / q`` overflows float64 where ``p^2 / q > 1.8e308`` (or the quadrature sum
-    does) although its integral may be finite (N(0, 1) against N(30, 1): e^900). Every f-divergence integrand ``q f(p/q)`` is
-    homogeneous of degree 1 in ``(p, q)``, so when the result is ``inf`` with no point where
-    ``q = 0 < p`` the integral is redone with ``log p - S`` and ``log q - S``, ``S`` the largest log of the
-    integrand seen: that integral times ``e^S`` is the divergence. If it is finite and above
-    the largest float64, AccuracyError gives its log (``log_estimate``); if it is finite
-    below, it is returned. Where the largest log-integrand lies at the outermost point the
-    quadrature evaluated, or the rescaled integrand overflows again, the integrand grows
-    without bound and ``inf`` (error 0) is returned, as it is where ``q = 0 < p``.
+    does) although its integral may be finite (N(0, 1) against N(30, 1): e^900). Every
+    f-divergence integrand ``q f(p/q)`` is homogeneous of degree 1 in ``(p, q)``, so when the
+    result is ``inf`` with no point where ``q = 0 < p`` the integral is redone with
+    ``log p - S`` and ``log q - S``, ``S`` the largest log of the integrand seen: that integral
+    times ``e^S`` is the divergence. If it is finite and above the largest float64,
+    AccuracyError gives its log (``log_estimate``); if it is finite below, it is returned.
+    Where the largest log-integrand lies at the outermost point the quadrature evaluated, or
+    the rescaled integrand overflows again, the integrand grows without bound and ``inf``
+    (error 0) is returned, as it is where ``q = 0 < p``. A batch with such an element raises
+    AccuracyError (its elements are integrated together; compute them one at a time).
     """
     eps = (dp.eps, dq.eps)
     seen = {"log": -math.inf, "inf": False}

@@ -222,7 +222,8 @@ def _kl_laplace_normal(p: td.Laplace, q: td.Normal):
         v = s + (0.5 * math.log(math.pi / 2) - 1.0) + r2 + t
         e = ds + 8 * _EPS * (np.abs(s) + 2.0 + r2 + t)
         if not np.all(np.isfinite(v)):
-            lv = np.logaddexp(2.0 * (np.log(b) - np.log(sq)), np.log(np.abs(dmu)) * 2.0 - 2.0 * np.log(sq) - math.log(2.0))
+            lv = np.logaddexp(2.0 * (np.log(b) - np.log(sq)),
+                              2.0 * (np.log(np.abs(dmu)) - np.log(sq)) - math.log(2.0))
             raise _overflow_error("KL", lv, v)
     return v, e
 

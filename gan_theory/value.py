@@ -52,9 +52,9 @@ def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") 
     ``d`` is called on a float64 tensor of shape (n,) (1-D) or (n, 2) (2-D) and may return a
     tensor or array of shape (n,) or (n, 1). A 1-D ``d`` that fails on shape (n,) (a
     ``torch.nn.Module`` starting with ``Linear(1, h)``, say) is called with shape (n, 1) from
-    then on; if it fails on both, the error names both shapes and the first failure. A ``d`` with a ``logits`` method (an
-    :class:`~gan_theory.OptimalDiscriminator`, a trained discriminator) is read through its
-    logits; one with a ``kinks`` method gives the quadrature the places where it is not smooth.
+    then on; if it fails on both, the error names both shapes and the first failure. A ``d``
+    with a ``logits`` method (an :class:`~gan_theory.OptimalDiscriminator`, a trained
+    discriminator) is read through its logits; one with a ``kinks`` method gives the quadrature the places where it is not smooth.
     A ``torch.nn.Module`` with float32 weights is evaluated through a float64 copy (the same
     function, without float32 rounding). Outputs are checked: NaN is an error, and so are
     probabilities outside [0, 1]. ``logits`` must be a bool (a ``TypeError`` otherwise); it is

@@ -35,7 +35,8 @@ def _kl_normal_mp(mp_: float, sp: float, mq: float, sq: float) -> mpmath.mpf:
 
 
 def _chi2_normal_mp(mp_: float, sp: float, mq: float, sq: float) -> mpmath.mpf:
-    """Pearson chi^2(N(mp, sp^2) || N(mq, sq^2)) = sq^2 / (sp sqrt(2 sq^2 - sp^2)) e^{(mp - mq)^2 / (2 sq^2 - sp^2)} - 1."""
+    """Pearson chi^2(N(mp, sp^2) || N(mq, sq^2)), in mpmath:
+    sq^2 / (sp sqrt(2 sq^2 - sp^2)) e^{(mp - mq)^2 / (2 sq^2 - sp^2)} - 1."""
     mp_, sp, mq, sq = (mpmath.mpf(v) for v in (mp_, sp, mq, sq))
     c = 2 * sq ** 2 - sp ** 2
     return sq ** 2 / (sp * mpmath.sqrt(c)) * mpmath.exp((mp_ - mq) ** 2 / c) - 1
@@ -251,7 +252,8 @@ def test_module_expecting_column_input_in_1d():
 
     def integrand(x):
         z = 2 * x - 1
-        return mpmath.npdf(x, 0, 1) * -mpmath.log1p(mpmath.exp(-z)) + mpmath.npdf(x, 1, 1) * -mpmath.log1p(mpmath.exp(z))
+        return (mpmath.npdf(x, 0, 1) * -mpmath.log1p(mpmath.exp(-z))
+                + mpmath.npdf(x, 1, 1) * -mpmath.log1p(mpmath.exp(z)))
 
     exact = mpmath.quad(integrand, [-mpmath.inf, 0, 0.5, 1, mpmath.inf])
     assert _within(v, exact), (v, exact)
