@@ -285,3 +285,12 @@ def test_subnormal_scale_is_refused():
     # N(0, 1e-310) has a peak density of 4e309, beyond float64: the JSD came back inf
     with pytest.raises(ValueError, match=r"p: parameter 'scale' of Normal must be at least 2.225e-308"):
         gt.jsd(_n(0.0, 1e-310), _n(0.0, 1.0))
+
+
+def test_montecarlo_kl_warns_when_the_variance_is_infinite():
+    # KL(StudentT(2.5) || N(0,1)) is finite (E x^2 exists for df > 2) but the log-ratio ~ x^2/2
+    # has no variance (E x^4 needs df > 4): tail shape 2/df = 0.8, so the CLT interval is unreliable
+    t = td.StudentT(torch.tensor(2.5, dtype=F))
+    with pytest.warns(UserWarning, match=r"montecarlo.kl: the sample log-ratios have a tail of Pareto shape"):
+        r = montecarlo.kl(t, _n(0.0, 1.0), n=100_000, generator=torch.Generator().manual_seed(0))
+    assert math.isfinite(r.value)
