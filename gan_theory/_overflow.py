@@ -58,13 +58,15 @@ def overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, atol
         return t
 
     res = pair_integral(dp, dq, watched(0.0), atol=atol, rtol=rtol, label=label)
-    if not np.any(np.isinf(res.value)) or seen["log"] < 700.0 or seen["inf"]:
+    if not np.any(np.isinf(res.value)) or seen["log"] < 700.0:  # every inf is a point where q = 0 < p
         return res
-    if np.ndim(res.value) != 0:
+    if np.ndim(res.value) != 0:  # the points are not told apart by element
         i = int(np.flatnonzero(np.isinf(res.value))[0])
-        raise AccuracyError(f"{label}: the integrand of batch element {i} (at least) overflows float64 where both "
-                            f"densities are positive, so its divergence is infinite or finite but beyond float64; "
-                            f"compute the elements one at a time to tell which", estimate=math.inf)
+        raise AccuracyError(f"{label}: batch element {i} is inf and the integrand overflows float64 where both "
+                            f"densities are positive, so its divergence may be infinite or finite but beyond "
+                            f"float64; compute the elements one at a time to tell which", estimate=math.inf)
+    if seen["inf"]:  # a point where q = 0 < p: truly infinite
+        return res
     if np.any((seen["at"] == seen["lo"]) | (seen["at"] == seen["hi"])):
         # the largest log-integrand sits at the outermost point evaluated: it grows towards
         # infinity (heavy tails of p against q) and so does the integral
