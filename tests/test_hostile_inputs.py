@@ -294,3 +294,14 @@ def test_montecarlo_kl_warns_when_the_variance_is_infinite():
     with pytest.warns(UserWarning, match=r"montecarlo.kl: the sample log-ratios have a tail of Pareto shape"):
         r = montecarlo.kl(t, _n(0.0, 1.0), n=100_000, generator=torch.Generator().manual_seed(0))
     assert math.isfinite(r.value)
+
+
+def test_pearson_overflow_in_a_batch_is_an_error():
+    # element 0 is e^900 (finite, mpmath as above), element 1 e - 1: by quadrature the batch
+    # cannot return element 0, and must not return inf for it
+    p = td.Normal(torch.zeros(2, dtype=F), torch.ones(2, dtype=F))
+    q = td.Normal(torch.tensor([30.0, 1.0], dtype=F), torch.ones(2, dtype=F))
+    with pytest.raises(gt.AccuracyError, match="batch element 0 is inf and the integrand overflows"):
+        gt.f_divergence(p, q, "pearson", method="quadrature")
+    with pytest.raises(gt.AccuracyError, match=r"\(batch element 0\): its natural log is 900"):
+        gt.f_divergence(p, q, "pearson")
