@@ -62,13 +62,15 @@ class _Family:
 
 def _normal(loc, scale):
     c = -np.log(scale) - _HALF_LOG_2PI
-    h = -0.5 / (scale * scale)
 
     def log_prob(x):
-        # c + h (x - loc)^2, in place (these arrays are large in 2-D mixtures)
+        # c - ((x - loc) / scale)^2 / 2, in place (these arrays are large in 2-D mixtures);
+        # dividing first keeps scales below 1e-154 (whose square underflows) working
         d = x - loc
-        d *= d
-        d *= h
+        with np.errstate(over="ignore"):  # -inf where (x - loc) / scale overflows: exact
+            d /= scale
+            d *= d
+        d *= -0.5
         d += c
         return d
 
@@ -109,6 +111,9 @@ _FAMILIES: dict[type, _Family] = {
 }
 
 
+_TINY = float(np.finfo(np.float64).tiny)
+
+
 def _params(d: td.Distribution, fam: _Family, name: str, path: str) -> dict[str, np.ndarray | float]:
     """The parameters as float64 (Python floats for scalars), checked."""
     out = {}
@@ -126,6 +131,9 @@ def _params(d: td.Distribution, fam: _Family, name: str, path: str) -> dict[str,
         if k in fam.positive and not ok_pos:
             bad = a if isinstance(a, float) else a[~(a > 0)].ravel()[0]
             raise ValueError(f"{name}: parameter {path + k!r} of {type(d).__name__} must be positive, found {bad}")
+        if k == "scale" and np.min(a) < _TINY:  # the density's peak would overflow float64
+            raise ValueError(f"{name}: parameter {path + k!r} of {type(d).__name__} must be at least {_TINY:.4g} "
+                             f"(the smallest normal float64), found {np.min(a):.4g}")
         out[k] = a
     if type(d) is td.Uniform and not np.all(np.asarray(out["low"]) < np.asarray(out["high"])):
         raise ValueError(f"{name}: parameters {path}low and {path}high of Uniform must satisfy low < high, "

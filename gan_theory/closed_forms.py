@@ -9,8 +9,13 @@ Registered here (numerically stable forms, so that tiny divergences keep their r
 accuracy):
 
 * ``kl``: Normal-Normal, MultivariateNormal-MultivariateNormal (2-D), Independent(Normal)
-  pairs;
+  pairs, Laplace-Normal;
+* ``pearson``, ``neyman``: Normal-Normal chi^2 divergences;
 * ``wasserstein1``: Normal-Normal (the mean of a folded normal).
+
+A value that is finite but larger than the largest float64 raises
+:class:`~gan_theory.AccuracyError` with its natural log in ``log_estimate`` (a truly infinite
+value is returned as ``inf`` with error 0).
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ import torch.distributions as td
 from scipy.special import ndtr
 
 from .logspace import phi_kl
+from .results import AccuracyError
 
-__all__ = ["closed_form", "has_closed_forms", "register_closed_form"]
+__all__ = ["check_closed_tolerance", "closed_form", "has_closed_forms", "register_closed_form"]
 
 _EPS = float(np.finfo(np.float64).eps)
 _REGISTRY: dict[tuple[str, type, type], Callable] = {}
@@ -77,10 +83,33 @@ def closed_form(quantity: str, p: object, q: object) -> tuple | None:
             v = _torch_kl(p, q)
         except NotImplementedError:
             return None
-        if np.isnan(v).any():
+        if np.isnan(v).any() or np.isinf(v).any():
+            # torch's formulas are not guarded against overflow (Laplace(0, 1e-200) against
+            # N(0, 1) gives inf for a KL of about 460): let the quadrature decide whether an
+            # infinity is real (it is exact there: inf where q = 0 < p)
             return None
         return (*_as_values(v, _torch_kl_error(v)), "closed form (torch.distributions)")
     return None
+
+
+def check_closed_tolerance(value, error, atol: float, rtol: float, label: str) -> None:
+    """Raise :class:`~gan_theory.AccuracyError` unless ``error <= max(atol, rtol |value|)``.
+
+    The rule the quadrature meets (see :func:`gan_theory.quadrature.integrate`), applied to a
+    closed form's error bound, element by element for a batch. An exact infinity (error 0)
+    meets any tolerance.
+    """
+    v, e = np.atleast_1d(np.asarray(value, dtype=np.float64)), np.atleast_1d(np.asarray(error, dtype=np.float64))
+    with np.errstate(invalid="ignore", over="ignore"):
+        tol = np.maximum(atol, rtol * np.abs(v))
+        bad = ~(e <= tol)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = "" if np.ndim(value) == 0 else f" (batch element {i})"
+        raise AccuracyError(f"atol, rtol: the closed form for {label} has error bound {e[i]:.3g}{where}, above "
+                            f"the tolerance max(atol, rtol*|value|) = {tol[i]:.3g} (value {v[i]:.17g}, "
+                            f"atol={atol:.3g}, rtol={rtol:.3g}); float64 cannot do better here: loosen atol/rtol",
+                            estimate=float(v[i]), error=float(e[i]), tolerance=float(tol[i]))
 
 
 def _torch_kl(p: td.Distribution, q: td.Distribution) -> np.ndarray:
@@ -88,58 +117,240 @@ def _torch_kl(p: td.Distribution, q: td.Distribution) -> np.ndarray:
 
 
 def _torch_kl_error(v: np.ndarray) -> np.ndarray:
-    """A generous bound for torch's (not specially stabilised) KL formulas; 0 for an exact inf."""
+    """A generous bound for torch's (not specially stabilised) KL formulas (finite values only
+    reach here from :func:`closed_form`; an inf is given error 0)."""
     return np.where(np.isinf(v), 0.0, 256 * _EPS * (1.0 + np.abs(np.where(np.isinf(v), 0.0, v))))
 
 
-def _stable_gauss_kl(dmu2_over_var_q: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
-    """Per-axis KL of Gaussians: ``(phi(-2 s) + t) / 2`` with ``s = log(sigma_p / sigma_q)``."""
-    return 0.5 * (phi_kl(-2.0 * log_ratio) + dmu2_over_var_q)
+def _log_scale_ratio(sp: np.ndarray, sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``s = log(s_p / s_q)`` and a bound on its absolute error, for positive scales.
+
+    Three forms, each accurate where it is used: ``log1p((s_p - s_q) / s_q)`` for a ratio in
+    [1/2, 2] (the subtraction is exact there, so a tiny ``s`` keeps its relative accuracy);
+    ``log(s_p / s_q)`` for a ratio that is a normal float64 (error a few ulps of 1 + |s|); and
+    ``log(s_p) - log(s_q)`` when the ratio underflows or overflows. The first form used
+    everywhere loses ``s`` when ``s_p << s_q``: ``(s_p - s_q) / s_q`` rounds near -1.
+    """
+    sp, sq = np.broadcast_arrays(np.asarray(sp, dtype=np.float64), np.asarray(sq, dtype=np.float64))
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        ratio = sp / sq
+        near = (ratio >= 0.5) & (ratio <= 2.0)
+        normal = (ratio >= np.finfo(np.float64).tiny) & np.isfinite(ratio) & ~near
+        lsp, lsq = np.log(sp), np.log(sq)
+        s = np.where(near, np.log1p((sp - sq) / sq), np.where(normal, np.log(ratio), lsp - lsq))
+    err = np.where(near, 4 * _EPS * np.abs(s),
+                   np.where(normal, 4 * _EPS * (1.0 + np.abs(s)),
+                            4 * _EPS * (np.abs(lsp) + np.abs(lsq) + np.abs(s))))
+    return s, err
+
+
+def _normal_terms(p: td.Normal, q: td.Normal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Element-wise KL of Normals (broadcast over the batch): value, error bound and log value.
+
+    ``KL = [phi(-2 s) + t] / 2`` with ``s = log(s_p / s_q)``, ``phi(r) = e^{-r} - 1 + r`` and
+    ``t = ((mu_p - mu_q) / s_q)^2``. The value is ``inf`` where it overflows float64 (it is
+    always finite); the log value is then ``log((e^{2s} + t) / 2)`` to float64 accuracy.
+    """
+    sp, sq = p.scale.detach().numpy(), q.scale.detach().numpy()
+    s, ds = _log_scale_ratio(sp, sq)
+    dmu = (p.loc - q.loc).detach().numpy()
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        phi = phi_kl(-2.0 * s)
+        t = (dmu / sq) ** 2
+        value = 0.5 * (phi + t)
+        # d phi(-2s) / ds = 2 (e^{2s} - 1); phi's own rounding a few ulps; t: 3 roundings
+        err = np.abs(np.expm1(2.0 * s)) * ds + 8 * _EPS * value
+        log_t = 2.0 * (np.log(np.abs(dmu)) - np.log(sq))
+        log_value = np.logaddexp(2.0 * s, log_t) - math.log(2.0)
+        value, err, log_value = np.broadcast_arrays(value, err, log_value)
+        log_value = np.where(np.isfinite(value), np.log(np.where(np.isfinite(value), value, 1.0)), log_value)
+    return value, err, log_value
+
+
+def _overflow_error(label: str, log_value: np.ndarray, value: np.ndarray) -> AccuracyError:
+    bad = np.flatnonzero(~np.isfinite(np.atleast_1d(value)))
+    i = int(bad[0])
+    lv = float(np.atleast_1d(log_value)[i])
+    where = "" if np.ndim(value) == 0 else f" (batch element {i})"
+    about = f"its natural log is {lv:.17g} (also in the error's log_estimate)" if math.isfinite(lv) else \
+        "even its natural log exceeds the largest float64"
+    return AccuracyError(f"{label} is finite but exceeds the largest float64 ({np.finfo(np.float64).max:.4g})"
+                         f"{where}: {about}", estimate=math.inf, error=math.inf, log_estimate=lv)
 
 
 @register_closed_form("kl", td.Normal, td.Normal)
 def _kl_normal_normal(p: td.Normal, q: td.Normal):
     """KL(N(mu_p, s_p^2) || N(mu_q, s_q^2)) = [e^{2s} - 1 - 2s + (mu_p - mu_q)^2 / s_q^2] / 2,
-    s = log(s_p / s_q) = log1p((s_p - s_q) / s_q)."""
-    v = _kl_normal_terms(p, q)
-    return v, 32 * _EPS * v
-
-
-def _kl_normal_terms(p: td.Normal, q: td.Normal) -> np.ndarray:
-    """Element-wise stable Normal KL (broadcast over the batch)."""
-    sp, sq = p.scale.numpy(), q.scale.numpy()
-    s = np.log1p((sp - sq) / sq)
-    t = ((p.loc.numpy() - q.loc.numpy()) / sq) ** 2
-    return _stable_gauss_kl(t, s)
+    ``s = log(s_p / s_q)`` (see :func:`_log_scale_ratio`). Raises AccuracyError (with the log
+    of the value) where the value overflows float64."""
+    v, e, lv = _normal_terms(p, q)
+    if not np.all(np.isfinite(v)):
+        raise _overflow_error("KL", lv, v)
+    return v, e
 
 
 @register_closed_form("kl", td.Independent, td.Independent)
 def _kl_independent(p: td.Independent, q: td.Independent):
     if isinstance(p.base_dist, td.Normal) and isinstance(q.base_dist, td.Normal) \
             and p.reinterpreted_batch_ndims == q.reinterpreted_batch_ndims:
-        terms = _kl_normal_terms(p.base_dist, q.base_dist)
-        v = np.sum(terms, axis=tuple(range(-p.reinterpreted_batch_ndims, 0)))
-        return v, 32 * _EPS * v
+        axes = tuple(range(-p.reinterpreted_batch_ndims, 0))
+        terms, errs, logs = _normal_terms(p.base_dist, q.base_dist)
+        with np.errstate(over="ignore"):
+            v = np.sum(terms, axis=axes)
+        e = np.sum(errs, axis=axes) + 4 * _EPS * v
+        if not np.all(np.isfinite(v)):
+            from scipy.special import logsumexp
+            raise _overflow_error("KL", logsumexp(logs, axis=axes), v)
+        return v, e
     v = _torch_kl(p, q)
     return v, _torch_kl_error(v)
 
 
+@register_closed_form("kl", td.Laplace, td.Normal)
+def _kl_laplace_normal(p: td.Laplace, q: td.Normal):
+    """KL(Laplace(mu_p, b) || N(mu_q, s^2)) = log(s / b) + log(pi / 2) / 2 - 1 + (b / s)^2
+    + (mu_p - mu_q)^2 / (2 s^2), at least (log pi - 1)/2 = 0.072, so no cancellation.
+
+    torch's formula squares ``b`` and gives ``inf`` for ``b < 1e-154``; here ``log(s / b)``
+    comes from :func:`_log_scale_ratio`.
+    """
+    b, sq = np.broadcast_arrays(p.scale.detach().numpy(), q.scale.detach().numpy())
+    s, ds = _log_scale_ratio(sq, b)  # log(s / b)
+    dmu = (p.loc - q.loc).detach().numpy()
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        r2, t = (b / sq) ** 2, 0.5 * (dmu / sq) ** 2
+        v = s + (0.5 * math.log(math.pi / 2) - 1.0) + r2 + t
+        e = ds + 8 * _EPS * (np.abs(s) + 2.0 + r2 + t)
+        if not np.all(np.isfinite(v)):
+            lv = np.logaddexp(2.0 * (np.log(b) - np.log(sq)),
+                              2.0 * (np.log(np.abs(dmu)) - np.log(sq)) - math.log(2.0))
+            raise _overflow_error("KL", lv, v)
+    return v, e
+
+
+def _fro(a: torch.Tensor) -> np.ndarray:
+    """Frobenius norms over the last two axes."""
+    return torch.linalg.matrix_norm(a, ord="fro").numpy()
+
+
 @register_closed_form("kl", td.MultivariateNormal, td.MultivariateNormal)
 def _kl_mvn_mvn(p: td.MultivariateNormal, q: td.MultivariateNormal):
-    """KL = [sum_i (mu_i - log1p(mu_i)) + d^T S_q^{-1} d] / 2, mu_i the eigenvalues of
-    L^{-1}(S_p - S_q)L^{-T} with S_q = L L^T (eigenvalues of S_q^{-1} S_p, minus one)."""
-    lq = q.scale_tril
-    diff = p.covariance_matrix - q.covariance_matrix
-    a = torch.linalg.solve_triangular(lq, diff, upper=False)
+    """KL = [sum_i (lambda_i - 1 - log lambda_i) + d^T S_q^{-1} d] / 2, ``lambda_i`` the
+    eigenvalues of ``S_q^{-1} S_p``, ``d = mu_p - mu_q``.
+
+    Two forms. Where every ``lambda_i`` lies in [1/2, 2], the trace term is
+    ``sum_i phi(-log1p(mu_i))`` with ``mu_i = lambda_i - 1`` the eigenvalues of
+    ``L_q^{-1} (S_p - S_q) L_q^{-T}`` (``S_q = L_q L_q^T``): a tiny KL keeps its relative
+    accuracy. Elsewhere (the KL is then at least 0.09) it is
+    ``||L_q^{-1} L_p||_F^2 - k - 2 sum_i log(L_p)_ii + 2 sum_i log(L_q)_ii`` (Cholesky log
+    determinants, triangular solves): no eigenvalue near 0 is rounded to 0, as with
+    covariances diag(1e-24, 1) against the identity.
+    """
+    lq, lp = q.scale_tril, p.scale_tril
+    lp, lq = torch.broadcast_tensors(lp, lq)
+    k = lq.shape[-1]
+    eye = torch.eye(k, dtype=lq.dtype).expand_as(lq)
+    lq_inv = torch.linalg.solve_triangular(lq, eye, upper=False)
+    n_lqinv, n_lq, n_lp = _fro(lq_inv), _fro(lq), _fro(lp)
+    cond = n_lqinv * n_lq  # >= the 2-norm condition number of L_q
+    # the near form
+    sp_, sq_ = lp @ lp.mT, lq @ lq.mT
+    a = torch.linalg.solve_triangular(lq, sp_ - sq_, upper=False)
     m = torch.linalg.solve_triangular(lq, a.mT, upper=False)
-    mu = torch.linalg.eigvalsh(0.5 * (m + m.mT)).numpy()
-    # mu - log1p(mu) = phi(-log1p(mu)) with phi(r) = e^{-r} - 1 + r
-    trace_term = np.sum(phi_kl(-np.log1p(mu)), axis=-1)
+    m = 0.5 * (m + m.mT)
+    mu = torch.linalg.eigvalsh(m).numpy()
+    # rounding of S_p - S_q (a few ulps of |S_p| + |S_q|) times |L_q^{-1}|^2, and of the
+    # solves and the eigenvalues (a few ulps of cond * |m|)
+    dmu = 16 * _EPS * (n_lqinv ** 2 * (n_lp ** 2 + n_lq ** 2) + cond * _fro(m))
+    near = np.all((mu > -0.5) & (mu <= 1.0), axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        trace_near = np.sum(phi_kl(-np.log1p(np.clip(mu, -0.5, 1.0))), axis=-1)
+        err_near = np.sum(np.abs(mu / (1.0 + mu)), axis=-1) * dmu
+    # the far form
+    mm = torch.linalg.solve_triangular(lq, lp, upper=False)
+    big = mm.abs().amax(dim=(-2, -1)).numpy()
+    scaled = (mm / torch.as_tensor(np.where(big > 0, big, 1.0))[..., None, None])
+    log_fro2 = 2.0 * np.log(big) + np.log((scaled ** 2).sum(dim=(-2, -1)).numpy())
+    with np.errstate(over="ignore"):
+        fro2 = np.exp(log_fro2)
+    ldp = torch.log(torch.diagonal(lp, dim1=-2, dim2=-1))
+    ldq = torch.log(torch.diagonal(lq, dim1=-2, dim2=-1))
+    logdet = 2.0 * (ldp - ldq).sum(-1).numpy()
+    err_logdet = 8 * _EPS * (ldp.abs().sum(-1) + ldq.abs().sum(-1)).numpy() + 8 * _EPS
+    trace_far = fro2 - k - logdet
+    err_far = 16 * _EPS * cond * fro2 + err_logdet + 4 * _EPS * (fro2 + k + np.abs(logdet))
+    trace = np.where(near, trace_near, trace_far)
+    err_trace = np.where(near, err_near, err_far)
+    # Mahalanobis term: z = L_q^{-1} d
     d = (p.loc - q.loc).unsqueeze(-1)
     z = torch.linalg.solve_triangular(lq, d, upper=False)
-    maha = (z ** 2).sum(dim=(-2, -1)).numpy()
-    v = 0.5 * (trace_term + maha)
-    return v, 64 * _EPS * v
+    zn = torch.linalg.vector_norm(z, dim=(-2, -1)).numpy()
+    dn = torch.linalg.vector_norm(d, dim=(-2, -1)).numpy()
+    with np.errstate(over="ignore"):
+        maha = zn ** 2
+        err_maha = 2 * zn * 8 * _EPS * (cond * zn + n_lqinv * (dn + torch.linalg.vector_norm(
+            p.loc, dim=-1).numpy() + torch.linalg.vector_norm(q.loc, dim=-1).numpy())) + 4 * _EPS * maha
+        v = 0.5 * (trace + maha)
+        e = 0.5 * (err_trace + err_maha) + 4 * _EPS * v
+    if not np.all(np.isfinite(v)):
+        lv = np.logaddexp(log_fro2, 2.0 * np.log(zn)) - math.log(2.0)
+        raise _overflow_error("KL", lv, v)
+    return v, e
+
+
+def _chi2_normal(p: td.Normal, q: td.Normal):
+    """Pearson chi^2(p || q) = integral p^2 / q - 1 of two Normals, with rho = s_p / s_q:
+
+    .. math::  \\chi^2 = \\frac{s_q^2}{s_p \\sqrt{2 s_q^2 - s_p^2}}
+               \\exp\\Big(\\frac{(\\mu_p - \\mu_q)^2}{2 s_q^2 - s_p^2}\\Big) - 1
+               = \\mathrm{expm1}\\Big(-\\tfrac12 \\log(1 - w^2) + \\frac{t}{1 + w}\\Big),
+
+    ``w = 1 - rho^2``, ``t = (mu_p - mu_q)^2 / s_q^2``: finite iff ``rho^2 < 2`` (``inf``
+    otherwise: ``p^2 / q`` grows without bound). ``w`` is formed as ``(s_q - s_p)(s_q + s_p) /
+    s_q^2`` so that nearly equal scales keep a tiny chi^2's relative accuracy. Raises
+    AccuracyError, with the log of the value, where it is finite but overflows float64.
+    """
+    sp, sq = np.broadcast_arrays(p.scale.detach().numpy(), q.scale.detach().numpy())
+    dmu = (p.loc - q.loc).detach().numpy()
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        rho = sp / sq
+        w = ((sq - sp) / sq) * ((sq + sp) / sq)
+        c = 1.0 + w  # 2 - rho^2
+        finite = (rho * rho < 2.0) & (c > 0)
+        t = (dmu / sq) ** 2
+        # -log(rho) - log(2 - rho^2) / 2: as -log1p(-w^2) / 2 for rho in [1/2, 2] (w exact to a
+        # few ulps there, the subtraction being exact), else with s = log(rho) directly (w
+        # rounds to 1 when s_p << s_q, and log1p(-1) is -inf)
+        s_, ds = _log_scale_ratio(sp, sq)
+        near = (rho >= 0.5) & (rho <= 2.0)
+        l1 = np.where(near, -0.5 * np.log1p(-(w * w)), -s_ - 0.5 * np.log(2.0 - rho * rho))
+        la = l1 + t / c
+        value = np.where(finite, np.expm1(la), np.inf)
+        # w carries a few ulps of relative error: -log1p(-w^2)/2 moves by that times
+        # w^2 / (1 - w^2) = w^2 / (rho^2 c); c = 1 + w by (1 + |w|)/c ulps (large as rho^2 -> 2,
+        # where chi^2 -> inf), and t / c with it
+        cs = np.where(finite, c, 1.0)
+        dc = (1.0 + np.abs(w)) / cs
+        dla = 8 * _EPS * (np.where(near, w * w / (rho * rho * cs), 1.0) + np.abs(l1)
+                          + (t / cs) * (2.0 + dc) + np.abs(la)) + np.where(near, 0.0, ds)
+        err = np.where(finite, np.exp(np.minimum(la, 709.0)) * dla + 4 * _EPS * value, 0.0)
+        log_value = np.where(la > 1.0, la + np.log1p(-np.exp(-la)), np.log(np.abs(value)))
+    value, err, log_value = np.broadcast_arrays(value, err, log_value)
+    if np.any(finite & ~np.isfinite(value)):
+        raise _overflow_error("chi^2", np.where(finite, log_value, -np.inf), np.where(finite, value, 0.0))
+    return value, err
+
+
+@register_closed_form("pearson", td.Normal, td.Normal)
+def _pearson_normal_normal(p: td.Normal, q: td.Normal):
+    """Pearson chi^2(p || q) of two Normals (see :func:`_chi2_normal`)."""
+    return _chi2_normal(p, q)
+
+
+@register_closed_form("neyman", td.Normal, td.Normal)
+def _neyman_normal_normal(p: td.Normal, q: td.Normal):
+    """Neyman chi^2(p || q) = Pearson chi^2(q || p)."""
+    return _chi2_normal(q, p)
 
 
 @register_closed_form("wasserstein1", td.Normal, td.Normal)

@@ -282,7 +282,13 @@ def as_density(obj: DensityLike, name: str = "p", *, batch: bool = False) -> Den
         raise TypeError(f"{name}: expected a density (a torch.distributions.Distribution with event_shape "
                         f"() or (2,), a frozen 1-D scipy.stats distribution, or a toy name), "
                         f"got {type(obj).__name__}")
-    if getattr(obj.support, "is_discrete", False):
+    try:
+        support = obj.support
+    except NotImplementedError:
+        raise TypeError(f"{name}: {type(obj).__name__} does not define `support`; give the class a "
+                        f"`support` attribute (e.g. torch.distributions.constraints.real) so that it can "
+                        f"be told from a discrete distribution") from None
+    if getattr(support, "is_discrete", False):
         raise TypeError(f"{name}: {type(obj).__name__} is a discrete distribution; a density with a "
                         f"continuous support is needed")
     if tuple(obj.event_shape) not in ((), (2,)):
@@ -308,7 +314,14 @@ def as_density(obj: DensityLike, name: str = "p", *, batch: bool = False) -> Den
         if not isinstance(hints, Hints) or hints.dim != dim:
             raise TypeError(f"{name}: quadrature_hints() must return a gan_theory.densities.Hints of dimension {dim}")
     else:
-        hints = torch_hints(obj, dim, lambda n: density.sample(n, torch.Generator().manual_seed(0)))
+        try:
+            hints = torch_hints(obj, dim, lambda n: density.sample(n, torch.Generator().manual_seed(0)))
+        except NotImplementedError:
+            raise TypeError(f"{name}: cannot tell where the mass of {type(obj).__name__} lies: it has no "
+                            f"registered hints and cannot be sampled (no `sample`/`rsample`). Provide one of: "
+                            f"a method `quadrature_hints()` returning gan_theory.densities.Hints, hints "
+                            f"registered with gt.register_hints({type(obj).__name__}), or a `sample` "
+                            f"method") from None
     if not np.all(np.isfinite(hints.centers)) or not np.all(hints.scales > 0):
         raise ValueError(f"{name}: could not locate the mass of {type(obj).__name__} "
                          f"(centres {hints.centers.tolist()}, scales {hints.scales.tolist()})")

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from ._checks import check_real
+from ._checks import check_int, check_real
 from .densities import DensityLike, as_pair
 
 __all__ = ["OptimalDiscriminator", "as_points", "discriminator_error", "discriminator_sup_error", "optimal_discriminator"]
@@ -201,6 +201,8 @@ def discriminator_error(d: Any, p_data: DensityLike, p_g: DensityLike, logits: b
         ``logits`` method is evaluated through it.
     p_data, p_g : density
     logits : bool
+        Whether ``d`` returns logits (``True`` or ``False``; other types are a ``TypeError``).
+        Ignored when ``d`` has a ``logits`` method.
     real_label, fake_label : float
         The labels that define ``D*`` (see :func:`optimal_discriminator`).
     atol, rtol : float, optional
@@ -215,7 +217,7 @@ def discriminator_error(d: Any, p_data: DensityLike, p_g: DensityLike, logits: b
     from .value import read_discriminator
 
     star = OptimalDiscriminator(p_data, p_g, real_label, fake_label)
-    view = read_discriminator(d, star.dim, logits=bool(logits))
+    view = read_discriminator(d, star.dim, logits=logits)
     logits = view.logits
     a, b = star.real_label, star.fake_label
 
@@ -247,22 +249,24 @@ def discriminator_sup_error(d: Any, p_data: DensityLike, p_g: DensityLike, logit
     in 2-D) of the region. In 1-D the region is the interval between the ``(1 - mass)/2`` and
     ``(1 + mass)/2`` quantiles of ``m``; in 2-D it is the smallest set of grid cells of highest
     ``m`` that holds ``mass`` of it. Quantiles and masses come from the grid (trapezoid rule
-    in 1-D, cell sums in 2-D) over a box holding every mode's +-8 scales.
+    in 1-D, cell sums in 2-D) over a box holding every mode's +-8 scales. ``points`` must be
+    an integer >= 3, and the grid must put at least one point inside the region (a
+    ``ValueError`` naming ``points`` otherwise).
     """
     star = OptimalDiscriminator(p_data, p_g, real_label, fake_label)
-    mass = float(mass)
-    if not 0 < mass < 1:
-        raise ValueError(f"mass: expected a number in (0, 1), got {mass}")
+    mass = check_real("mass", mass, lower=0.0, upper=1.0, lower_open=True, upper_open=True)
+    if points is not None:
+        points = check_int("points", points, lower=3)
     from .value import read_discriminator
 
-    view = read_discriminator(d, star.dim, logits=bool(logits))
+    view = read_discriminator(d, star.dim, logits=logits)
     logits, values = view.logits, view.values
     h = [star.p_data.hints, star.p_g.hints]
     centers = np.concatenate([x.centers for x in h])
     scales = np.concatenate([x.scales for x in h])
     lo = np.maximum((centers - 8 * scales).min(axis=0), np.minimum(h[0].lower, h[1].lower))
     hi = np.minimum((centers + 8 * scales).max(axis=0), np.maximum(h[0].upper, h[1].upper))
-    n = points or (4001 if star.dim == 1 else 301)
+    n = points if points is not None else (4001 if star.dim == 1 else 301)
     if star.dim == 1:
         x = np.linspace(lo[0], hi[0], n)
         lp, lq = star.log_densities(x)
@@ -281,6 +285,9 @@ def discriminator_sup_error(d: Any, p_data: DensityLike, p_g: DensityLike, logit
         keep = order[: int(np.searchsorted(cum, mass)) + 1]
         inside = np.zeros(m.shape[0], dtype=bool)
         inside[keep] = True
+    if not inside.any():
+        raise ValueError(f"points: a grid of {n} points per axis has no point inside the region holding "
+                         f"mass={mass} of m; use more points (the default is {4001 if star.dim == 1 else 301})")
     v, _ = values(x[inside])
     dd = expit(v) if logits else v
     return float(np.max(np.abs(dd - star.probabilities(x[inside]))))

@@ -5,6 +5,11 @@ Each function returns an :class:`~gan_theory.IntegralResult` (``.value``, ``.err
 (:mod:`gan_theory.closed_forms`) and error-controlled quadrature otherwise;
 ``method="quadrature"`` and ``method="closed_form"`` force one route. Results are in nats
 unless ``base`` is given.
+
+Closed forms meet the same tolerance rule as the quadrature, ``error <= max(atol, rtol |value|)``:
+under "auto" one that cannot falls back to quadrature, under "closed_form" it raises
+:class:`~gan_theory.AccuracyError`. ``inf`` means infinite: a finite value beyond the largest
+float64 (a Pearson chi^2 of e^900) raises ``AccuracyError`` with its log in ``log_estimate``.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ import numpy as np
 import torch
 
 from ._checks import check_choice, check_real
+from ._overflow import overflow_checked
 from ._pairwise import pair_integral, tolerances
-from .closed_forms import closed_form, has_closed_forms
+from .closed_forms import check_closed_tolerance, closed_form, has_closed_forms
 from .densities import Density, DensityLike, as_pair
 from .logspace import F_DIVERGENCES, jsd_terms, kl_terms
 from .quadrature import integrate, make_domain
-from .results import IntegralResult
+from .results import AccuracyError, IntegralResult
 
 __all__ = ["f_divergence", "jsd", "kl", "wasserstein1"]
 
@@ -40,13 +46,21 @@ def _in_base(result: IntegralResult, base: float | None) -> IntegralResult:
 
 
 def _closed_or_quad(quantity: str, dp: Density, dq: Density, method: str,
-                    quad: Callable[[], IntegralResult], label: str) -> IntegralResult:
+                    quad: Callable[[], IntegralResult], label: str, *, atol: float | None = None,
+                    rtol: float | None = None) -> IntegralResult:
     check_choice("method", method, _METHODS)
     if method != "quadrature" and has_closed_forms(quantity):
+        a, r = tolerances(dp.dim, atol, rtol)
         found = closed_form(quantity, dp.dist, dq.dist)
         if found is not None:
             value, error, source = found
-            return IntegralResult(value, error, source)
+            try:
+                check_closed_tolerance(value, error, a, r, label)
+            except AccuracyError:
+                if method == "closed_form":
+                    raise
+            else:
+                return IntegralResult(value, error, source)  # else quadrature may still meet it
     if method == "closed_form":
         raise ValueError(f"method: no closed form is registered for {label} with p = "
                          f"{type(dp.source).__name__} and q = {type(dq.source).__name__}; use method='auto'")
@@ -98,7 +112,8 @@ def jsd(p: DensityLike, q: DensityLike, base: float | None = None, *, method: st
     dp, dq = as_pair(p, q, batch=True)
     eps = (dp.eps, dq.eps)
     res = _closed_or_quad("jsd", dp, dq, method, lambda: pair_integral(
-        dp, dq, lambda x, lp, lq: jsd_terms(lp, lq, eps), atol=atol, rtol=rtol, label="JSD"), "JSD")
+        dp, dq, lambda x, lp, lq: jsd_terms(lp, lq, eps), atol=atol, rtol=rtol, label="JSD"), "JSD",
+        atol=atol, rtol=rtol)
     return _in_base(res, base)
 
 
@@ -130,7 +145,8 @@ def kl(p: DensityLike, q: DensityLike, base: float | None = None, *, method: str
     dp, dq = as_pair(p, q, batch=True)
     eps = (dp.eps, dq.eps)
     res = _closed_or_quad("kl", dp, dq, method, lambda: pair_integral(
-        dp, dq, lambda x, lp, lq: kl_terms(lp, lq, eps), atol=atol, rtol=rtol, label="KL"), "KL")
+        dp, dq, lambda x, lp, lq: kl_terms(lp, lq, eps), atol=atol, rtol=rtol, label="KL"), "KL",
+        atol=atol, rtol=rtol)
     return _in_base(res, base)
 
 
@@ -189,8 +205,12 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
         dp, dq = as_pair(p, q, batch=True)
         terms = F_DIVERGENCES[f].terms
         eps = (dp.eps, dq.eps)
+        if f in ("pearson", "neyman"):  # integrands that can overflow float64
+            return _closed_or_quad(f, dp, dq, method, lambda: overflow_checked(dp, dq, terms, f"D_{f}", atol, rtol),
+                                   f"D_{f}", atol=atol, rtol=rtol)
         return _closed_or_quad(f, dp, dq, method, lambda: pair_integral(
-            dp, dq, lambda x, lp, lq: terms(lp, lq, eps), atol=atol, rtol=rtol, label=f"D_{f}"), f"D_{f}")
+            dp, dq, lambda x, lp, lq: terms(lp, lq, eps), atol=atol, rtol=rtol, label=f"D_{f}"), f"D_{f}",
+            atol=atol, rtol=rtol)
     if not callable(f):
         raise TypeError(f"f: expected one of {', '.join(F_DIVERGENCES)} or a callable, got {type(f).__name__}")
     dp, dq = as_pair(p, q)
@@ -297,4 +317,4 @@ def wasserstein1(p: DensityLike, q: DensityLike, *, method: str = "auto", atol: 
         res = integrate(f, domain, atol=a, rtol=r, labels=("W1",))
         return IntegralResult(float(res.value[0]), float(res.error[0]), "quadrature", res.evaluations, res.cells)
 
-    return _closed_or_quad("wasserstein1", dp, dq, method, quad, "W1")
+    return _closed_or_quad("wasserstein1", dp, dq, method, quad, "W1", atol=atol, rtol=rtol)

@@ -216,6 +216,11 @@ def _pearson_terms(lp, lq, eps=(_EPS, _EPS)):
     with np.errstate(over="ignore", invalid="ignore"):
         ratio = np.abs(np.expm1(r))  # |p - q| / q
         noise = ratio * (2.0 * np.exp(lp) * _delta(lp, eps[0]) + (np.exp(lp) + np.exp(lq)) * _delta(lq, eps[1]))
+        # where p > q, relative to the value (ratio * p overflows before the value does):
+        # 2 p (p - q)/q = 2 value p/(p - q), (p - q)(p + q)/q = value (p + q)/(p - q)
+        rp = np.maximum(r, 1.0)
+        rel = (2.0 * _delta(lp, eps[0]) + (1.0 + np.exp(-rp)) * _delta(lq, eps[1])) / -np.expm1(-rp)
+        noise = np.where(r > 1.0, value * rel, noise)
     noise = np.where(np.isfinite(value) & np.isfinite(noise), noise + 8.0 * _EPS * value, 0.0)
     return value, noise
 

@@ -23,14 +23,20 @@ class AccuracyError(ArithmeticError):
         Its error bound, which exceeds the requested tolerance.
     tolerance : float
         The tolerance that was asked for.
+    log_estimate : float
+        The natural log of the estimate where the quantity is finite but larger than the
+        largest float64 (about 1.8e308), so that its value cannot be returned: for example the
+        Pearson chi^2 of N(0, 1) against N(30, 1), e^900. ``nan`` otherwise. A quantity that
+        is truly infinite is not an error: it is returned as ``inf`` with error 0.
     """
 
     def __init__(self, message: str, *, estimate: float = math.nan, error: float = math.inf,
-                 tolerance: float = math.nan) -> None:
+                 tolerance: float = math.nan, log_estimate: float = math.nan) -> None:
         super().__init__(message)
         self.estimate = estimate
         self.error = error
         self.tolerance = tolerance
+        self.log_estimate = log_estimate
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,8 @@ class IntegralResult:
     value : float or ndarray
         The computed value (may be ``inf`` when the quantity is infinite, e.g. a KL
         divergence where ``p`` has mass on which ``q`` vanishes); an array of shape (B,) when
-        the densities were a batch of ``B``.
+        the densities were a batch of ``B``. ``inf`` always means infinite: a finite value too
+        large for float64 raises :class:`AccuracyError` with its log in ``log_estimate``.
     error : float or ndarray
         A bound on ``|value - exact|``: the quadrature error estimate (sum over cells of
         ``|Kronrod - Gauss|``), plus the floating-point error of evaluating and summing the

@@ -22,7 +22,7 @@ import torch
 from ._pairwise import pair_integral
 from .densities import DensityLike, as_pair
 from .logspace import criterion_terms, log_sigmoid
-from .results import IntegralResult
+from .results import AccuracyError, IntegralResult
 
 __all__ = ["DiscriminatorView", "criterion", "read_discriminator", "value_function"]
 
@@ -50,27 +50,51 @@ def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") 
     """Wrap a user discriminator for the engine.
 
     ``d`` is called on a float64 tensor of shape (n,) (1-D) or (n, 2) (2-D) and may return a
-    tensor or array of shape (n,) or (n, 1). A ``d`` with a ``logits`` method (an
-    :class:`~gan_theory.OptimalDiscriminator`, a trained discriminator) is read through its
-    logits; one with a ``kinks`` method gives the quadrature the places where it is not smooth.
+    tensor or array of shape (n,) or (n, 1). A 1-D ``d`` that fails on shape (n,) (a
+    ``torch.nn.Module`` starting with ``Linear(1, h)``, say) is called with shape (n, 1) from
+    then on; if it fails on both, the error names both shapes and the first failure. A ``d``
+    with a ``logits`` method (an :class:`~gan_theory.OptimalDiscriminator`, a trained
+    discriminator) is read through its logits; one with a ``kinks`` method gives the quadrature the places where it is not smooth.
     A ``torch.nn.Module`` with float32 weights is evaluated through a float64 copy (the same
     function, without float32 rounding). Outputs are checked: NaN is an error, and so are
-    probabilities outside [0, 1].
+    probabilities outside [0, 1]. ``logits`` must be a bool (a ``TypeError`` otherwise); it is
+    ignored for a ``d`` with a ``logits`` method, which is always read through that method.
     """
+    if not isinstance(logits, (bool, np.bool_)):
+        raise TypeError(f"logits: expected True or False, got {type(logits).__name__} {logits!r}")
     if not callable(d):
         raise TypeError(f"{name}: expected a callable discriminator x -> D(x), got {type(d).__name__}")
     kinks = getattr(d, "kinks", None)
     kinks = kinks if callable(kinks) else None
-    if not logits and callable(getattr(d, "logits", None)):
+    # A d with a logits method is read through it whatever the flag: with logits=True its
+    # probabilities would otherwise be taken for logits.
+    if callable(getattr(d, "logits", None)):
         d, logits = d.logits, True
     fn = d
     if isinstance(d, torch.nn.Module) and _module_dtype(d) not in (None, torch.float64):
         fn = copy.deepcopy(d).double()
 
+    column = {}  # set to True once a 1-D d has been seen to need points of shape (n, 1)
+
+    def call(xt: torch.Tensor):
+        if dim != 1 or column.get("yes"):
+            return fn(xt[:, None] if column.get("yes") else xt)
+        try:
+            return fn(xt)
+        except Exception as exc:  # noqa: BLE001 - retried with the other 1-D shape, then re-raised
+            try:
+                out = fn(xt[:, None])
+            except Exception:
+                raise RuntimeError(f"{name}: calling the discriminator failed on 1-D points of shape "
+                                   f"({xt.shape[0]},) and of shape ({xt.shape[0]}, 1); the error with shape "
+                                   f"({xt.shape[0]},) was: {type(exc).__name__}: {exc}") from exc
+            column["yes"] = True
+            return out
+
     def values(x: np.ndarray) -> tuple[np.ndarray, float]:
         xt = torch.from_numpy(np.ascontiguousarray(x))
         with torch.no_grad():
-            out = fn(xt)
+            out = call(xt)
         if isinstance(out, torch.Tensor):
             eps = float(torch.finfo(out.dtype).eps) if out.is_floating_point() else _EPS64
             arr = out.detach().to("cpu", torch.float64).numpy()
@@ -94,6 +118,30 @@ def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") 
     return DiscriminatorView(values, bool(logits), kinks)
 
 
+def check_saturated(v: np.ndarray, x: np.ndarray, p_pos: np.ndarray, q_pos: np.ndarray,
+                    name: str = "d") -> None:
+    """Raise :class:`~gan_theory.AccuracyError` where a probability-valued ``D`` is exactly 0 where
+    ``p_data > 0`` or exactly 1 where ``p_g > 0`` (``log D`` or ``log(1 - D)`` is ``-inf`` there).
+
+    From probabilities alone, a ``D`` that is 1 by construction cannot be told from a sigmoid
+    that rounded to 1 in its tail (``sigmoid(5x)`` at ``x = 8``), where ``V`` is finite; so
+    neither is turned into ``-inf``. Logits tell them apart: an infinite logit is exact.
+    """
+    p_pos, q_pos = np.broadcast_to(p_pos, v.shape), np.broadcast_to(q_pos, v.shape)
+    bad0, bad1 = p_pos & (v == 0.0), q_pos & (v == 1.0)
+    if not (bad0.any() or bad1.any()):
+        return
+    zero = bool(bad0.any())
+    i = int(np.flatnonzero(bad0 if zero else bad1)[0])
+    which, dens, term = ("0", "p_data", "log D") if zero else ("1", "p_g", "log(1 - D)")
+    raise AccuracyError(f"{name}: returned exactly {which} at x = {x[i]} where {dens} > 0, so {term} = -inf there. "
+                        f"If D is exactly {which} there by construction, V(D, G) = -inf; if the probability only "
+                        f"rounded to {which} (a sigmoid in its tail), V is finite and float64 probabilities cannot "
+                        f"give it. Pass logits instead (logits=True with a d returning logits, or a d with a "
+                        f"`logits` method): an infinite logit then gives -inf, a finite one the finite value",
+                        estimate=-np.inf)
+
+
 def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: bool = False, *,
                    atol: float | None = None, rtol: float | None = None) -> IntegralResult:
     """The GAN value function ``V(D, G)`` for any discriminator ``d``, by quadrature.
@@ -103,9 +151,14 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     With ``logits=True``, ``d`` returns logits ``l`` and ``log D = log_sigmoid(l)``,
     ``log(1 - D) = log_sigmoid(-l)`` (the stable forms). A ``d`` with a ``logits`` method (an
     :class:`~gan_theory.OptimalDiscriminator`, a trained discriminator) is evaluated through it.
-    Points where a density vanishes contribute nothing (0 log 0 = 0); if ``D = 0`` where
-    ``p_data > 0`` (or ``D = 1`` where ``p_g > 0``) the value is ``-inf``, also when a
-    probability underflows to 0 in the tails: pass logits to avoid that.
+    Points where a density vanishes contribute nothing (0 log 0 = 0). Probabilities that are
+    exactly 0 where ``p_data > 0`` (or exactly 1 where ``p_g > 0``) raise ``AccuracyError``
+    naming the point: from probabilities alone, a ``D`` that is 1 there by construction (then
+    ``V = -inf``) cannot be told from a sigmoid that rounded to 1 in its tail (then ``V`` is
+    finite), so neither returns ``-inf``. Pass logits: a logit of ``+inf`` where
+    ``p_g > 0`` (or ``-inf`` where ``p_data > 0``) gives ``V = -inf`` (the true value), and
+    finite logits the finite one. ``D*`` is read through its logits, which are infinite only
+    where a density vanishes.
 
     Parameters
     ----------
@@ -115,7 +168,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     p_data, p_g : density
         The data and generator densities.
     logits : bool
-        Whether ``d`` returns logits instead of probabilities.
+        Whether ``d`` returns logits instead of probabilities (``True`` or ``False``; other
+        types are a ``TypeError``). Ignored when ``d`` has a ``logits`` method.
     atol, rtol : float, optional
         Tolerance ``error <= max(atol, rtol |V|)``; defaults 1e-13/1e-11 (1-D), 1e-11/1e-10 (2-D).
 
@@ -129,7 +183,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     ValueError
         If ``d`` returns NaN or (without ``logits``) values outside [0, 1].
     AccuracyError
-        If the tolerance cannot be met (e.g. ``d`` computes in float32: loosen ``rtol``).
+        If the tolerance cannot be met (e.g. ``d`` computes in float32: loosen ``rtol``), or
+        if probabilities are exactly 0 or 1 where they make ``V`` infinite (see above).
 
     References
     ----------
@@ -138,7 +193,7 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
     dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"))
     # An OptimalDiscriminator (or a trained discriminator of gan_theory) is read through its
     # logits, so that D underflowing to 0 or 1 in the tails does not turn V into -inf.
-    view = read_discriminator(d, dp.dim, logits=bool(logits))
+    view = read_discriminator(d, dp.dim, logits=logits)
     logits = view.logits
 
     def terms(x, lp, lq):
@@ -156,6 +211,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
                 err_1md = 2 * eps_d * v / (1 - v)
         p, q = np.exp(lp), np.exp(lq)
         p_zero, q_zero = p == 0.0, q == 0.0  # 0 log 0 = 0, also where exp underflows
+        if not logits:
+            check_saturated(v, x, ~p_zero, ~q_zero)
         with np.errstate(invalid="ignore"):
             a = np.where(p_zero, 0.0, p * log_d)
             b = np.where(q_zero, 0.0, q * log_1md)

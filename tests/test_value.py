@@ -88,9 +88,13 @@ class _Squeeze(torch.nn.Module):
 
 
 def test_discriminator_zero_on_data_gives_minus_infinity():
+    # Through logits, a logit of -inf where p_data > 0 is an exact D = 0: V = -inf. The same D
+    # given as probabilities is refused (issue 9): a 0 could be a probability that underflowed.
     p, q = PAIRS[0]
-    v = gt.value_function(lambda x: torch.where(x.abs() < 0.5, 0.0, 0.5).to(F), p, q)
+    v = gt.value_function(lambda x: torch.where(x.abs() < 0.5, -math.inf, 0.0).to(F), p, q, logits=True)
     assert v.value == -math.inf
+    with pytest.raises(gt.AccuracyError, match=r"d: returned exactly 0 at x = .* where p_data > 0"):
+        gt.value_function(lambda x: torch.where(x.abs() < 0.5, 0.0, 0.5).to(F), p, q)
 
 
 @pytest.mark.parametrize("bad,match", [
