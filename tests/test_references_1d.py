@@ -3,10 +3,11 @@
 Each reference was computed by tests/references/make_references_1d.py with mpmath at 40
 digits (its own error estimate is stored beside each value). For every case and quantity the
 engine's value must (1) be within its own reported error of the reference, and (2) be within
-1e-10 absolute (relative for values above 1; 1e-6 relative for the tiny-divergence cases). A finite reference beyond float64
-must come out as an AccuracyError whose ``log_estimate`` is its log. Infinite references must
-come out as ``inf``, or as an AccuracyError saying the integral may be infinite (a divergence that no
-quadrature node can see, such as a 1/x tail).
+1e-10 absolute (relative for values above 1; 1e-6 relative for the tiny-divergence cases). A finite
+reference beyond float64 must come out as an AccuracyError whose ``log_estimate`` is its log.
+Infinite references must come out as ``inf``, or as an AccuracyError saying the integral may be
+infinite or its tail non-integrable (a divergence that no quadrature node can see, such as a 1/x
+tail), not as any AccuracyError.
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ F_NAMES = ["pearson", "neyman", "hellinger", "total_variation", "jensen_shannon"
 # Beta(0.5, 0.5) is singular at x = 1, where doubles are 1.1e-16 apart: the mass it puts within
 # one ulp of 1 (~7e-9) cannot be resolved, and the engine says so instead of returning a number.
 UNRESOLVABLE = {"beta_singular"}
+# What the engine says when an integral diverges (gan_theory/quadrature.py): the cell budget or
+# the refinement rounds run out ("... the integrand may be singular or the integral infinite"),
+# or a cell must be split finer than doubles allow ("... or a non-integrable tail"). Every
+# AccuracyError contains "cannot be met", so that fragment alone would accept any failure,
+# including "the floating-point error of the integrand alone ... loosen atol/rtol". (A
+# structured reason on AccuracyError would let this match a field instead of the message.)
+DIVERGENT = ("the integral infinite", "a non-integrable tail")
+# Infinite truths the engine refuses with the floating-point-floor message instead of a
+# divergence: Neyman chi^2 of Beta(2, 5) against Beta(5, 2), whose integrand q^2/p grows like
+# x^-3 at 0 (its estimate reaches 2.2e9 before the rounding floor exceeds the tolerance).
+MISREPORTED = {("beta_beta", "neyman")}
 
 
 def compute(quantity: str, p, q, **kw):
@@ -67,7 +79,9 @@ def test_against_mpmath(cid, quantity):
         try:
             r = compute(quantity, p, q)
         except gt.AccuracyError as exc:
-            assert "infinite" in str(exc) or "cannot be met" in str(exc)
+            if (cid, quantity) in MISREPORTED:
+                pytest.xfail(f"an infinite {quantity} refused for the wrong reason: {exc}")
+            assert any(r in str(exc) for r in DIVERGENT), f"{cid} {quantity}: not refused as divergent: {exc}"
             return
         assert r.value == math.inf, (r, ref)
         return

@@ -29,7 +29,10 @@ def mass(dist):
 @pytest.mark.parametrize("name", gt.toys.names())
 def test_every_toy_has_mass_one(name):
     dist = gt.toys.make(name)
-    assert dist.dtype if hasattr(dist, "dtype") else True
+    # float64 parameters: the mean and the log-density at it come back in float64
+    mean = dist.mean
+    assert mean.dtype == torch.float64 and dist.log_prob(mean).dtype == torch.float64
+    assert torch.isfinite(dist.log_prob(mean))
     assert tuple(dist.batch_shape) == () and tuple(dist.event_shape) == ((), (2,))[gt.toys.TOYS[name].dim - 1]
     m, err = mass(dist)
     assert err <= 1e-12

@@ -19,20 +19,29 @@ import torch
 from .. import toys
 from ..training.config import TrainConfig
 from ..training.loop import Trainer
-from ..training.losses import softplus
+from ..training.losses import generator_loss
 from ..value import criterion
 from .base import CheckContext, Erratum, Route
 
-__all__ = ["check", "gradient_route", "stationary_route", "rejection_route", "expected_loss_gradient"]
+__all__ = ["check", "gradient_route", "stationary_route", "rejection_route", "expected_loss_gradient", "trainer_loss"]
 
 LOG4 = math.log(4.0)
 F64 = torch.float64
 DATA = (2.0, 0.5)
 
-# generator losses as functions of the logit l of D(G(z)), to be minimised
+
+
+def trainer_loss(kind: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The trainer's generator loss (gan_theory.training.losses.generator_loss), per sample: each
+    logit is its own batch of one, so the loss of ``l`` of shape (n,) has shape (n,)."""
+    return lambda l: generator_loss(l.unsqueeze(-1), kind)
+
+
+# generator losses as functions of the logit l of D(G(z)), to be minimised: the trainer's own
+# (minimax: log(1 - D) = log sigmoid(-l) = -softplus(l); non-saturating: -log D = softplus(-l))
 LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "minimax": lambda l: -softplus(l),  # log(1 - D) = log sigmoid(-l) = -softplus(l)
-    "non_saturating": lambda l: softplus(-l),  # -log D
+    "minimax": trainer_loss("minimax"),
+    "non_saturating": trainer_loss("non_saturating"),
 }
 
 

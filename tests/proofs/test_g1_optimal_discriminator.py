@@ -35,3 +35,19 @@ def test_g1_trained_route_fails_when_training_is_too_short():
 @pytest.mark.slow
 def test_g1_full():
     assert_claim_passes("G1", full=True)
+
+
+def test_g1_lemma_route_measures_the_package_d_star(monkeypatch):
+    """The lemma route's maximiser is the package's D*: a D* off by a factor 1.01 in the density
+    ratio (p / (p + 1.01 q)) makes it fail."""
+    real = g1.optimal_discriminator
+
+    class Off:
+        def __init__(self, p, q):
+            self.star = real(p, q)
+
+        def __call__(self, x):
+            return torch.sigmoid(self.star.logits(x) - 0.01)
+
+    monkeypatch.setattr(g1, "optimal_discriminator", Off)
+    assert not g1.lemma_route().passed

@@ -21,3 +21,11 @@ def test_g5_stationary_point_fails_at_the_wrong_parameters():
 
 def test_g5_rejection_route_fails_without_a_budget():
     assert not g5.rejection_route(CheckContext(), budget=10).passed
+
+
+def test_g5_routes_use_the_trainers_losses(monkeypatch):
+    """The gradient route measures gan_theory.training.losses.generator_loss: a trainer loss
+    that ignores ``kind`` (always non-saturating) makes it fail."""
+    real = g5.generator_loss
+    monkeypatch.setattr(g5, "generator_loss", lambda logits, kind: real(logits, "non_saturating"))
+    assert not g5.gradient_route(losses={k: g5.trainer_loss(k) for k in ("minimax", "non_saturating")}).passed
