@@ -242,8 +242,8 @@ def _train(args: argparse.Namespace) -> int:
 
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     if args.resume:
-        for option, given in (("--target", args.target), ("--param", args.param),
-                              ("--out", args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve())):
+        other_out = args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve()
+        for option, given in (("--target", args.target), ("--param", args.param), ("--out", other_out)):
             if given:
                 raise CommandLineError(f"{option}: --resume DIR continues the run in DIR with its own target and "
                                        f"configuration; drop {option}")

@@ -269,6 +269,7 @@ class TrainConfig:
         put("seed", int(self.seed))
         if self.seeds is not None:
             put("seeds", member_seeds)
+        put("_member_seeds", member_seeds)  # not a field: kept for member_seeds, not compared or saved
         for name in ("lr_g", "lr_d"):
             put(name, _check_lr(name, getattr(self, name), n))
         put("betas", check_betas("betas", self.betas))
@@ -307,7 +308,7 @@ class TrainConfig:
     @property
     def member_seeds(self) -> tuple[int, ...]:
         """The seed of each member."""
-        return check_seeds(self.seed, self.seeds, self.ensemble)
+        return self._member_seeds
 
     def lr_factor(self, step: int) -> float:
         """The learning-rate multiplier at generator step ``step`` (0-based)."""
