@@ -52,7 +52,7 @@ class CommandLineError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors raised as :class:`CommandLineError` (one line, exit 2)."""
 
-    def error(self, message: str):  # noqa: D401 (argparse's name)
+    def error(self, message: str):
         raise CommandLineError(f"{message} (see '{self.prog} --help')")
 
 
