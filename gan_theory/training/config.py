@@ -36,7 +36,7 @@ DEVICE_NAMES = "'auto', 'cpu', 'cuda' or 'cuda:N'"
 
 
 def _sequence(name: str, value: Any, what: str) -> tuple[Any, ...]:
-    """``value`` as a tuple if it is a list, tuple or 1-D array (never a string or a mapping)."""
+    """``value`` as a tuple if it is a sequence or an array (never a string or a mapping)."""
     if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__") or not hasattr(value, "__len__"):
         raise TypeError(f"{name}: expected {what}, got {type(value).__name__} {value!r}")
     try:
@@ -61,10 +61,7 @@ def _per_member(name: str, value: Any, n: int, *, lower: float, lower_open: bool
 
 
 def _check_lr(name: str, value: Any, n: int, *, lower_open: bool = False) -> float | tuple[float, ...]:
-    """A learning rate (>= 0, or > 0 when ``lower_open``) or one per member, as plain floats.
-
-    A scalar is checked once (not copied ``n`` times), so a huge ``ensemble`` costs nothing here.
-    """
+    """A learning rate (>= 0, or > 0 when ``lower_open``) or one per member, as plain floats."""
     if _is_scalar(value):
         return check_real(name, value, lower=0.0, lower_open=lower_open)
     return _per_member(name, value, n, lower=0.0, lower_open=lower_open)
@@ -159,9 +156,10 @@ class TrainConfig:
     ensemble : int
         Number of independent GANs trained in one batched computation.
     seed : int
-        Member ``i`` uses seed ``seed + i`` unless ``seeds`` is given.
+        Member ``i`` uses seed ``seed + i`` unless ``seeds`` is given; every member seed must be
+        below 2**64 (torch's range), so ``0 <= seed <= 2**64 - ensemble``.
     seeds : tuple of int, optional
-        One seed per member.
+        One seed per member, each in ``[0, 2**64)``.
     lr_g, lr_d : float or tuple of float
         Learning rates (one, or one per member).
     optimizer : {"adam", "sgd"}
@@ -178,7 +176,7 @@ class TrainConfig:
     real_label, fake_label : float
         Discriminator targets (label smoothing; swapped labels with 0 and 1).
     d_hidden, g_hidden : tuple of int
-        Hidden widths of the MLP discriminator and of the MLP generator.
+        Hidden widths of the MLP discriminator and of the MLP generator (at least one layer).
     d_activation, g_activation : str
         Activations of the discriminator (LeakyReLU(0.2) by default: on the 2-D rings the smooth
         activations stayed at D = 1/2 in our runs) and of the MLP generator (SiLU: a smooth G
