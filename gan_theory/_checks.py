@@ -35,8 +35,14 @@ def check_real(name: str, value: Any, *, lower: float | None = None, upper: floa
 
 
 def check_int(name: str, value: Any, *, lower: int | None = None, upper: int | None = None) -> int:
-    """Return ``value`` as an int inside the stated bounds, else raise."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """Return ``value`` as an int inside the stated bounds, else raise.
+
+    A bool is refused although Python makes it an int (``steps=True`` is a mistake, not 1),
+    and so is a bool tensor or numpy bool; other integer types with ``__index__`` are taken.
+    """
+    if _is_bool(value):
+        raise TypeError(f"{name}: expected an integer, got bool {value!r}")
+    if not isinstance(value, int):
         if hasattr(value, "__index__"):
             value = value.__index__()
         else:
@@ -60,3 +66,22 @@ def check_tolerances(atol: Any, rtol: Any) -> tuple[float, float]:
 def _is_scalar_tensor(value: Any) -> bool:
     shape = getattr(value, "shape", None)
     return shape is not None and tuple(shape) == () and hasattr(value, "item")
+
+
+def check_flag(name: str, value: Any, *, none_ok: bool = False) -> bool | None:
+    """Return ``value`` if it is ``True`` or ``False`` (or ``None`` when ``none_ok``), else raise.
+
+    Truthiness is not enough: ``progress="no"`` is truthy, and a flag that is silently read the
+    wrong way changes what a call does.
+    """
+    if value is None and none_ok:
+        return None
+    if not isinstance(value, bool):
+        expected = "True, False or None" if none_ok else "True or False"
+        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _is_bool(value: Any) -> bool:
+    """A Python, numpy or torch boolean (a 0-d bool tensor has ``__index__`` too)."""
+    return isinstance(value, bool) or str(getattr(value, "dtype", "")) in ("bool", "torch.bool")

@@ -2,16 +2,169 @@
 
 ``gan-theory table`` prints D*, C(G) and the JSD for the named pairs of :mod:`gan_theory.toys`
 with their error bounds, checking C(G) = -log 4 + 2 JSD on each row.
+
+Errors
+------
+Every option is parsed by a type that says what it expects (``--betas 0.5,0.999``: exactly two
+numbers), and everything a command is given (options, claim ids, pair and target names, the
+device, the output or run directory) is checked before anything is computed.
+
+The rule at the boundary, in :func:`main` and nowhere else: a *refusal* is printed as one line,
+``gan-theory: error: <message>``, on stderr, with exit code 2 and no traceback. Refusals are
+
+* usage errors found by the command line itself (argparse's, and the checks above);
+* ``OSError`` (a file or directory that is missing or cannot be created or written) and
+  :class:`~gan_theory.results.AccuracyError` (a tolerance that cannot be met);
+* ``ValueError`` and ``TypeError`` raised by a ``raise`` statement of gan-theory itself: the
+  library refuses bad input with these, in messages that name the argument, what was expected
+  and what came.
+
+Anything else is a bug and keeps its full traceback: other exception types (``RuntimeError``,
+``KeyError``, ``IndexError``, ...), and a ``ValueError`` or ``TypeError`` raised inside torch,
+numpy, scipy or the standard library, or by a built-in such as ``len`` called in the package:
+gan-theory passed on something it should have checked. ``GAN_THEORY_TRACEBACK=1`` shows the
+traceback of refusals too.
+
+Exit codes: 0 success; 1 a claim or a check failed (``check``, ``table``); 2 a refusal.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+#: Seeds of ``check``: the claims derive seeds ``seed + k`` (k below a few hundred), which must stay
+#: below torch's bound of 2**64.
+_CHECK_SEED_BOUND = 2 ** 63
+
+
+class CommandLineError(Exception):
+    """Bad command-line input found by the command line itself (printed in one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors raised as :class:`CommandLineError` (one line, exit 2)."""
+
+    def error(self, message: str):
+        raise CommandLineError(f"{message} (see '{self.prog} --help')")
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` refuses input (one line, exit 2) rather than shows a bug (traceback).
+
+    A ``ValueError`` or ``TypeError`` is a refusal only when a ``raise`` statement of the
+    package raised it: its innermost traceback frame is in gan_theory and stops at a raise
+    instruction. One raised by torch, numpy or the standard library, or by a built-in called in
+    the package (``len(0.5)``), is a bug: input that gan-theory should have checked.
+    """
+    import dis
+
+    from .results import AccuracyError
+
+    if isinstance(exc, (CommandLineError, OSError, AccuracyError)):
+        return True
+    if not isinstance(exc, (ValueError, TypeError)) or exc.__traceback__ is None:
+        return False
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    if not Path(code.co_filename).resolve().is_relative_to(_PACKAGE_DIR):
+        return False
+    for ins in dis.get_instructions(code):
+        if ins.offset == tb.tb_lasti:
+            return ins.opname in ("RAISE_VARARGS", "RERAISE")
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__
+
+
+# ---------------------------------------------------------------- argument types
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _numbers(convert, what: str, count: int | None = None):
+    """An argparse type: comma-separated numbers (exactly ``count`` of them if given)."""
+
+    def parse(text: str) -> tuple:
+        parts = text.split(",")
+        try:
+            values = tuple(convert(part.strip()) for part in parts)
+        except ValueError:
+            values = None
+        if values is None or (count is not None and len(values) != count):
+            n = "one or more" if count is None else ("exactly two" if count == 2 else str(count))
+            raise argparse.ArgumentTypeError(f"expected {n} {what} separated by commas, got {text!r}")
+        return values
+
+    return parse
+
+
+def _one_or_more_floats(text: str) -> float | tuple[float, ...]:
+    values = _numbers(float, "numbers")(text)
+    return values[0] if len(values) == 1 else values
+
+
+def _seed(text: str) -> int:
+    seed = _int(text)
+    if not 0 <= seed < _CHECK_SEED_BOUND:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**63 - 1 (the claims derive seeds "
+                                         f"seed + k from it, and torch takes seeds below 2**64), got {text!r}")
+    return seed
+
+
+#: The parser of each kind of TrainConfig field (by its annotation); ranges are TrainConfig's job.
+_FIELD_TYPES = {
+    "str": str,
+    "int": _int,
+    "int | None": _int,
+    "float": _float,
+    "float | tuple[float, ...]": _one_or_more_floats,
+    "tuple[float, float]": _numbers(float, "numbers", 2),
+    "tuple[int, ...]": _numbers(int, "integers"),
+    "tuple[int, ...] | None": _numbers(int, "integers"),
+}
+
+
+def _out_dir(option: str, path: str) -> Path:
+    """The directory ``path``, created if needed and checked to be writable (before any work)."""
+    import tempfile
+
+    if not path:
+        raise CommandLineError(f"{option}: expected a directory path, got ''")
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CommandLineError(f"{option}: {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise CommandLineError(f"{option}: the directory {out} cannot be created or written to "
+                               f"({exc.strerror or exc})") from None
+    return out
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -24,6 +177,10 @@ def _table(args: argparse.Namespace) -> int:
     from .value import criterion
 
     names = args.pairs or list(toys.PAIRS)
+    unknown = [n for n in names if n not in toys.PAIRS]
+    if unknown:
+        raise CommandLineError(f"PAIRS: unknown pair name(s) {', '.join(map(repr, unknown))}; expected some of "
+                               f"{', '.join(toys.PAIRS)}")
     rows = []
     worst = 0.0
     header = f"{'pair':<22} {'D* at p_data mode':>18} {'C(G)':>22} {'JSD (nats)':>22} {'|C+log4-2JSD|':>14}"
@@ -69,8 +226,10 @@ def _train_options(parser: argparse.ArgumentParser) -> None:
 
     group = parser.add_argument_group("training configuration (gan_theory.TrainConfig; lists are comma-separated)")
     for f in dataclasses.fields(TrainConfig):
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f"cfg_{f.name}", type=_parse_value, default=None,
-                           metavar=f.name.upper(), help=f"default {f.default!r}")
+        if f.type not in _FIELD_TYPES:  # a new kind of field needs its parser here
+            raise RuntimeError(f"gan-theory train: no command-line parser for TrainConfig.{f.name}: {f.type}")
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f"cfg_{f.name}", type=_FIELD_TYPES[f.type],
+                           default=None, metavar=f.name.upper(), help=f"default {f.default!r}")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -81,26 +240,36 @@ def _train(args: argparse.Namespace) -> int:
     from .training.loop import Trainer, read_run_meta
 
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
-    for key in ("seeds", "d_hidden", "g_hidden"):  # tuple fields given a single value
-        if key in overrides and not isinstance(overrides[key], tuple):
-            overrides[key] = (overrides[key],)
     if args.resume:
+        other_out = args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve()
+        for option, given in (("--target", args.target), ("--param", args.param), ("--out", other_out)):
+            if given:
+                raise CommandLineError(f"{option}: --resume DIR continues the run in DIR with its own target and "
+                                       f"configuration; drop {option}")
+        if not Path(args.resume).is_dir():
+            raise CommandLineError(f"--resume: {args.resume!r} is not a directory (expected a run directory of "
+                                   "gan-theory train --out)")
         out = Path(args.resume)
         meta = read_run_meta(out)
         config = TrainConfig.from_dict(meta["config"])
         if overrides:
-            raise SystemExit("gan-theory train: --resume continues a run with its own configuration; "
-                             f"drop {sorted(overrides)}")
+            raise CommandLineError("--resume continues a run with its own configuration; drop "
+                                   + ", ".join("--" + k.replace("_", "-") for k in sorted(overrides)))
         target = meta.get("target")
         if not target:
-            raise SystemExit(f"gan-theory train: {out}/config.json does not name a toy target; resume from Python")
+            raise CommandLineError(f"--resume: {out}/config.json does not name a toy target; resume from Python")
     else:
         if not args.target:
-            raise SystemExit("gan-theory train: --target NAME is needed (one of " + ", ".join(toys.names()) + ")")
-        params = dict(_key_value(p) for p in args.param)
+            raise CommandLineError("--target NAME is needed (one of " + ", ".join(toys.names()) + ")")
+        params = {}
+        for text in args.param:
+            key, value = _key_value(text)
+            if key in params:
+                raise CommandLineError(f"--param: {key} given twice")
+            params[key] = value
         target = {"name": args.target, "params": params}
         config = TrainConfig(**overrides)
-        out = Path(args.out) if args.out else None
+        out = _out_dir("--out", args.out) if args.out is not None else None
     p_data = toys.make(target["name"], **target["params"])
     trainer = Trainer(p_data, config, out=out, target=target)
     result = trainer.run(resume=bool(args.resume), overwrite=args.overwrite, progress=None if not args.quiet else False)
@@ -119,9 +288,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _key_value(text: str):
-    if "=" not in text:
-        raise SystemExit(f"gan-theory train: --param expects KEY=VALUE, got {text!r}")
-    k, v = text.split("=", 1)
+    k, _, v = text.partition("=")
+    if not _ or not k.strip():
+        raise CommandLineError(f"--param: expected KEY=VALUE (e.g. std=0.1), got {text!r}")
     return k.strip(), _parse_value(v)
 
 
@@ -135,11 +304,17 @@ def _check(args: argparse.Namespace) -> int:
     from .claims.report import table, write
     from .training.loop import describe_device, resolve_device, versions
 
-    ids = [s.strip().upper() for s in args.only.split(",") if s.strip()] if args.only else list(CLAIMS)
-    unknown = [i for i in ids if i not in CLAIMS]
-    if unknown:
-        raise SystemExit(f"gan-theory check: --only: unknown claim id(s) {unknown}; expected some of {', '.join(CLAIMS)}")
-    device = resolve_device(args.device)
+    if args.only is None:
+        ids = list(CLAIMS)
+    else:
+        ids = list(dict.fromkeys(s.strip().upper() for s in args.only.split(",") if s.strip()))  # in order, once
+        unknown = [i for i in ids if i not in CLAIMS]
+        if unknown or not ids:
+            what = "unknown claim id(s) " + ", ".join(map(repr, unknown)) if ids else "no claim ids"
+            raise CommandLineError(f"--only: {what} in {args.only!r}; expected a comma-separated list of "
+                                   f"some of {', '.join(CLAIMS)}")
+    device = resolve_device(args.device, "--device")
+    out = _out_dir("--out", args.out)  # before hours of checks, not after
     bar = tqdm(total=len(ids), desc="proof check", unit="claim", disable=args.quiet or not sys.stderr.isatty())
     ctx = CheckContext(full=args.full, device=str(device), seed=args.seed,
                        progress=lambda what: bar.set_postfix_str(what, refresh=True))
@@ -157,13 +332,13 @@ def _check(args: argparse.Namespace) -> int:
     meta = {"full": args.full, "seed": args.seed, "device": describe_device(device), "versions": versions(),
             "torch_threads": torch.get_num_threads(), "seconds": seconds, "only": ids}
     print(table(results))
-    md, js = write(results, meta, args.out)
+    md, js = write(results, meta, out)
     print(f"\nreports: {md} and {js} ({seconds:.0f} s{', --full' if args.full else ''})")
     return 0 if all(r.passed for r in results) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gan-theory",
         description="Check the theory of generative adversarial networks numerically.")
     parser.add_argument("--version", action="version", version=f"gan-theory {__version__}")
@@ -173,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "OUT/claims.md and OUT/claims.json, exit non-zero if a claim fails.")
     p_check.add_argument("--only", help="comma-separated claim ids, e.g. G1,G4")
     p_check.add_argument("--full", action="store_true", help="also run the slow checks (longer trainings, 2-D, flows)")
-    p_check.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
-    p_check.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p_check.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    p_check.add_argument("--seed", type=_seed, default=0, help="seed of every random draw (default 0)")
     p_check.add_argument("--out", default="reports", help="report directory (default: reports)")
     p_check.add_argument("--quiet", action="store_true", help="no progress bar")
     p_check.set_defaults(func=_check)
@@ -198,12 +373,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    return int(args.func(args))
+    """Run the command line; returns the exit code (see the module docstring for the error rule)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return int(args.func(args))
+    except Exception as exc:
+        if not _is_refusal(exc) or os.environ.get("GAN_THEORY_TRACEBACK"):
+            raise
+        print(f"gan-theory: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,16 +1,26 @@
-"""The configuration of a training run: a frozen dataclass, validated on creation."""
+"""The configuration of a training run: a frozen dataclass, validated on creation.
+
+Every field is checked when a :class:`TrainConfig` is made, with an error that names the field,
+what was expected and what came: a bool is not an integer or a number here (``steps=True`` is
+refused), floats must be finite, counts non-negative, seeds within torch's range. The checks of
+seeds, betas, widths and device names are functions of this module, so that
+:func:`gan_theory.training.fit.fit_discriminator` validates its arguments the same way.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+import numbers
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .._checks import check_choice, check_int, check_real
 
-__all__ = ["GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "TrainConfig"]
+__all__ = ["GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "SEED_BOUND", "TrainConfig", "check_betas",
+           "check_device_name", "check_seeds", "check_widths"]
 
 GENERATORS = ("affine", "flow", "mlp", "grid")
 DISCRIMINATORS = ("mlp", "optimal")
@@ -20,18 +30,97 @@ SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("silu", "tanh", "relu", "leaky_relu", "softplus")
 
+#: Seeds go to ``torch.Generator.manual_seed``, which takes ``0 <= seed < 2**64``.
+SEED_BOUND = 2 ** 64
+DEVICE_NAMES = "'auto', 'cpu', 'cuda' or 'cuda:N'"
+
+
+def _sequence(name: str, value: Any, what: str) -> tuple[Any, ...]:
+    """``value`` as a tuple if it is a sequence or an array (never a string or a mapping)."""
+    if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__") or not hasattr(value, "__len__"):
+        raise TypeError(f"{name}: expected {what}, got {type(value).__name__} {value!r}")
+    try:
+        return tuple(value)
+    except TypeError:  # a 0-d array has __len__ and __iter__ but raises on both
+        raise TypeError(f"{name}: expected {what}, got {type(value).__name__} {value!r}") from None
+
+
+def _is_scalar(value: Any) -> bool:
+    """A number (bools included, for check_real to refuse) or a 0-d array or tensor."""
+    return isinstance(value, numbers.Number) or getattr(value, "shape", None) == ()
+
 
 def _per_member(name: str, value: Any, n: int, *, lower: float, lower_open: bool) -> tuple[float, ...]:
     """A scalar or one value per member, as a tuple of n floats."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        values = (value,) * n
-    elif isinstance(value, Sequence) and not isinstance(value, str):
-        values = tuple(value)
-        if len(values) != n:
-            raise ValueError(f"{name}: expected one value or {n} (one per member), got {len(values)}")
-    else:
-        raise TypeError(f"{name}: expected a number or a sequence of {n} numbers, got {type(value).__name__}")
-    return tuple(check_real(name, v, lower=lower, lower_open=lower_open) for v in values)
+    if _is_scalar(value):
+        return (check_real(name, value, lower=lower, lower_open=lower_open),) * n
+    values = _sequence(name, value, f"a number or a sequence of {n} numbers (one per member)")
+    if len(values) != n:
+        raise ValueError(f"{name}: expected one value or {n} (one per member), got {len(values)}")
+    return tuple(check_real(f"{name}[{i}]", v, lower=lower, lower_open=lower_open) for i, v in enumerate(values))
+
+
+def _check_lr(name: str, value: Any, n: int, *, lower_open: bool = False) -> float | tuple[float, ...]:
+    """A learning rate (>= 0, or > 0 when ``lower_open``) or one per member, as plain floats."""
+    if _is_scalar(value):
+        return check_real(name, value, lower=0.0, lower_open=lower_open)
+    return _per_member(name, value, n, lower=0.0, lower_open=lower_open)
+
+
+def check_seeds(seed: Any, seeds: Any, n: int) -> tuple[int, ...]:
+    """The seed of each of ``n`` members: ``seeds`` if given, else ``seed, seed + 1, ...``.
+
+    Every member seed must lie in ``[0, 2**64)`` (``torch.Generator.manual_seed``), so ``seed``
+    may be at most ``2**64 - n``.
+    """
+    seed = check_int("seed", seed, lower=0)
+    if seeds is None:
+        if seed > SEED_BOUND - n:
+            raise ValueError(f"seed: expected an integer from 0 to 2**64 - {n} = {SEED_BOUND - n} (member i is "
+                             f"seeded with seed + i, and torch takes seeds below 2**64), got {seed}")
+        return tuple(seed + i for i in range(n))
+    values = _sequence("seeds", seeds, f"a sequence of {n} integer seeds (one per member)")
+    if len(values) != n:
+        raise ValueError(f"seeds: expected {n} seeds (one per member), got {len(values)}")
+    out = tuple(check_int(f"seeds[{i}]", s, lower=0) for i, s in enumerate(values))
+    for i, s in enumerate(out):
+        if s >= SEED_BOUND:
+            raise ValueError(f"seeds[{i}]: expected an integer from 0 to 2**64 - 1 (torch takes seeds below "
+                             f"2**64), got {s}")
+    if seed >= SEED_BOUND:
+        raise ValueError(f"seed: expected an integer from 0 to 2**64 - 1 (torch takes seeds below 2**64), got {seed}")
+    return out
+
+
+def check_betas(name: str, value: Any) -> tuple[float, float]:
+    """Adam's ``(beta1, beta2)``: two finite numbers in ``[0, 1)``."""
+    betas = _sequence(name, value, "two numbers (beta1, beta2)")
+    if len(betas) != 2:
+        raise ValueError(f"{name}: expected two numbers (beta1, beta2), got {len(betas)}: {value!r}")
+    return tuple(check_real(f"{name}[{i}]", b, lower=0.0, upper=1.0, upper_open=True) for i, b in enumerate(betas))
+
+
+def check_widths(name: str, value: Any) -> tuple[int, ...]:
+    """Hidden-layer widths: a non-empty sequence of integers >= 1.
+
+    No hidden layer at all is refused: the metrics of a network discriminator locate its kinks
+    from its hidden layers.
+    """
+    widths = _sequence(name, value, "a sequence of layer widths (integers >= 1)")
+    if not widths:
+        raise ValueError(f"{name}: expected at least one hidden-layer width, got {value!r}")
+    return tuple(check_int(f"{name}[{i}]", w, lower=1) for i, w in enumerate(widths))
+
+
+def check_device_name(name: str, value: Any) -> str:
+    """``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (the form only; whether the device is
+    there is checked when a run starts, by :func:`gan_theory.training.loop.resolve_device`)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected {DEVICE_NAMES} (N: a CUDA device index), got {type(value).__name__} "
+                        f"{value!r}")
+    if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", value):
+        raise ValueError(f"{name}: expected {DEVICE_NAMES} (N: a CUDA device index), got {value!r}")
+    return value
 
 
 def lr_factor(schedule: str, final: float, step: int, steps: int) -> float:
@@ -67,9 +156,10 @@ class TrainConfig:
     ensemble : int
         Number of independent GANs trained in one batched computation.
     seed : int
-        Member ``i`` uses seed ``seed + i`` unless ``seeds`` is given.
+        Member ``i`` uses seed ``seed + i`` unless ``seeds`` is given; every member seed must be
+        below 2**64 (torch's range), so ``0 <= seed <= 2**64 - ensemble``.
     seeds : tuple of int, optional
-        One seed per member.
+        One seed per member, each in ``[0, 2**64)``.
     lr_g, lr_d : float or tuple of float
         Learning rates (one, or one per member).
     optimizer : {"adam", "sgd"}
@@ -86,7 +176,7 @@ class TrainConfig:
     real_label, fake_label : float
         Discriminator targets (label smoothing; swapped labels with 0 and 1).
     d_hidden, g_hidden : tuple of int
-        Hidden widths of the MLP discriminator and of the MLP generator.
+        Hidden widths of the MLP discriminator and of the MLP generator (at least one layer).
     d_activation, g_activation : str
         Activations of the discriminator (LeakyReLU(0.2) by default: on the 2-D rings the smooth
         activations stayed at D = 1/2 in our runs) and of the MLP generator (SiLU: a smooth G
@@ -159,61 +249,46 @@ class TrainConfig:
     network_quadrature_atol: float = 1e-6
 
     def __post_init__(self) -> None:
-        check_choice("generator", self.generator, GENERATORS)
-        check_choice("discriminator", self.discriminator, DISCRIMINATORS)
-        check_choice("loss", self.loss, LOSSES)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_choice("dtype", self.dtype, DTYPES)
-        check_choice("d_activation", self.d_activation, ACTIVATIONS)
-        check_choice("g_activation", self.g_activation, ACTIVATIONS)
-        check_int("steps", self.steps, lower=0)
-        check_int("d_steps", self.d_steps, lower=1)
-        check_int("batch_size", self.batch_size, lower=1)
-        n = check_int("ensemble", self.ensemble, lower=1)
-        check_int("seed", self.seed, lower=0)
+        # Every field is checked and stored as a plain Python value (int, float, str, tuple),
+        # so that a numpy or torch scalar cannot reach config.json or the checkpoint.
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        for name, choices in (("generator", GENERATORS), ("discriminator", DISCRIMINATORS), ("loss", LOSSES),
+                              ("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES), ("dtype", DTYPES),
+                              ("d_activation", ACTIVATIONS), ("g_activation", ACTIVATIONS)):
+            check_choice(name, getattr(self, name), choices)
+        for name, lower in (("steps", 0), ("d_steps", 1), ("batch_size", 1), ("ensemble", 1), ("flow_bins", 2),
+                            ("flow_layers", 1), ("grid_points", 16), ("log_every", 1), ("checkpoint_every", 0),
+                            ("chunk", 0)):
+            put(name, check_int(name, getattr(self, name), lower=lower))
+        n = self.ensemble
+        member_seeds = check_seeds(self.seed, self.seeds, n)
+        put("seed", int(self.seed))
         if self.seeds is not None:
-            seeds = tuple(check_int("seeds", s, lower=0) for s in self.seeds)
-            if len(seeds) != n:
-                raise ValueError(f"seeds: expected {n} seeds (one per member), got {len(seeds)}")
-            object.__setattr__(self, "seeds", seeds)
+            put("seeds", member_seeds)
+        put("_member_seeds", member_seeds)  # not a field: kept for member_seeds, not compared or saved
         for name in ("lr_g", "lr_d"):
-            value = getattr(self, name)
-            _per_member(name, value, n, lower=0.0, lower_open=False)  # validates
-            if isinstance(value, list):
-                object.__setattr__(self, name, tuple(value))
-        if len(self.betas) != 2:
-            raise ValueError(f"betas: expected two numbers, got {self.betas}")
-        object.__setattr__(self, "betas", tuple(check_real("betas", b, lower=0.0, upper=1.0, upper_open=True)
-                                                for b in self.betas))
-        check_real("momentum", self.momentum, lower=0.0, upper=1.0, upper_open=True)
-        check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
-        check_real("lr_final", self.lr_final, lower=0.0, upper=1.0)
-        check_real("real_label", self.real_label, lower=0.0, upper=1.0)
-        check_real("fake_label", self.fake_label, lower=0.0, upper=1.0)
+            put(name, _check_lr(name, getattr(self, name), n))
+        put("betas", check_betas("betas", self.betas))
+        put("momentum", check_real("momentum", self.momentum, lower=0.0, upper=1.0, upper_open=True))
+        put("lr_final", check_real("lr_final", self.lr_final, lower=0.0, upper=1.0))
+        put("real_label", check_real("real_label", self.real_label, lower=0.0, upper=1.0))
+        put("fake_label", check_real("fake_label", self.fake_label, lower=0.0, upper=1.0))
         if self.real_label == self.fake_label:
             raise ValueError(f"real_label, fake_label: the labels must differ, got {self.real_label} for both")
-        for name in ("d_hidden", "g_hidden"):
-            widths = tuple(getattr(self, name))
-            for w in widths:
-                check_int(name, w, lower=1)
-            object.__setattr__(self, name, widths)
+        put("d_hidden", check_widths("d_hidden", self.d_hidden))
+        put("g_hidden", check_widths("g_hidden", self.g_hidden))
         if self.latent_dim is not None:
-            check_int("latent_dim", self.latent_dim, lower=1)
-        check_int("flow_bins", self.flow_bins, lower=2)
-        check_int("flow_layers", self.flow_layers, lower=1)
-        check_real("init_loc", self.init_loc)
-        check_real("init_scale", self.init_scale, lower=0.0, lower_open=True)
-        check_int("grid_points", self.grid_points, lower=16)
+            put("latent_dim", check_int("latent_dim", self.latent_dim, lower=1))
+        put("init_loc", check_real("init_loc", self.init_loc))
+        put("init_scale", check_real("init_scale", self.init_scale, lower=0.0, lower_open=True))
         if self.dim is not None:
-            check_int("dim", self.dim, lower=1, upper=2)
-        if not isinstance(self.device, str) or not (self.device in ("auto", "cpu", "cuda")
-                                                    or self.device.startswith("cuda:")):
-            raise ValueError(f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-        check_int("log_every", self.log_every, lower=1)
-        check_int("checkpoint_every", self.checkpoint_every, lower=0)
-        check_int("chunk", self.chunk, lower=0)
-        check_real("quadrature_atol", self.quadrature_atol, lower=0.0, lower_open=True)
-        check_real("network_quadrature_atol", self.network_quadrature_atol, lower=0.0, lower_open=True)
+            put("dim", check_int("dim", self.dim, lower=1, upper=2))
+        check_device_name("device", self.device)
+        put("quadrature_atol", check_real("quadrature_atol", self.quadrature_atol, lower=0.0, lower_open=True))
+        put("network_quadrature_atol", check_real("network_quadrature_atol", self.network_quadrature_atol,
+                                                  lower=0.0, lower_open=True))
         if self.generator == "grid" and self.discriminator != "optimal":
             raise ValueError("discriminator: the grid generator moves by gradient steps on the criterion with the "
                              "exact D* (Prop. 2); use discriminator='optimal'")
@@ -231,7 +306,7 @@ class TrainConfig:
     @property
     def member_seeds(self) -> tuple[int, ...]:
         """The seed of each member."""
-        return self.seeds if self.seeds is not None else tuple(self.seed + i for i in range(self.ensemble))
+        return self._member_seeds
 
     def lr_factor(self, step: int) -> float:
         """The learning-rate multiplier at generator step ``step`` (0-based)."""
@@ -249,6 +324,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"config: expected a mapping of field names to values, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:

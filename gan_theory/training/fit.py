@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from .._checks import check_int, check_real
+from .._checks import check_choice, check_flag, check_int, check_real
 from ..densities import DensityLike, as_pair
 from ..discriminator import discriminator_error, discriminator_sup_error
-from .config import SCHEDULES, lr_factor
+from .config import ACTIVATIONS, DTYPES, SCHEDULES, check_betas, check_seeds, check_widths, lr_factor
 from .ensemble import EnsembleMLP
 from .loop import MemberDiscriminator, resolve_device
 from .losses import discriminator_loss
@@ -96,17 +96,22 @@ def fit_discriminator(p_data: DensityLike, p_g: DensityLike, steps: int = 2000, 
     dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"))
     steps = check_int("steps", steps, lower=1)
     n = check_int("ensemble", ensemble, lower=1)
-    seeds = tuple(check_int("seeds", s, lower=0) for s in seeds) if seeds is not None else \
-        tuple(check_int("seed", seed, lower=0) + i for i in range(n))
-    if len(seeds) != n:
-        raise ValueError(f"seeds: expected {n} seeds, got {len(seeds)}")
+    seeds = check_seeds(seed, seeds, n)
     batch_size = check_int("batch_size", batch_size, lower=1)
-    check_real("lr", lr, lower=0.0, lower_open=True)
-    if lr_schedule not in SCHEDULES:
-        raise ValueError(f"lr_schedule: unknown option {lr_schedule!r}; expected one of {SCHEDULES}")
-    check_int("log_every", log_every, lower=1)
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype: unknown option {dtype!r}; expected 'float32' or 'float64'")
+    lr = check_real("lr", lr, lower=0.0, lower_open=True)
+    betas = check_betas("betas", betas)
+    check_choice("lr_schedule", lr_schedule, SCHEDULES)
+    lr_final = check_real("lr_final", lr_final, lower=0.0, upper=1.0)
+    hidden = check_widths("hidden", hidden)
+    check_choice("activation", activation, ACTIVATIONS)
+    real_label = check_real("real_label", real_label, lower=0.0, upper=1.0)
+    fake_label = check_real("fake_label", fake_label, lower=0.0, upper=1.0)
+    if real_label == fake_label:
+        raise ValueError(f"real_label, fake_label: the labels must differ, got {real_label} for both")
+    log_every = check_int("log_every", log_every, lower=1)
+    check_choice("dtype", dtype, DTYPES)
+    atol = check_real("atol", atol, lower=0.0, lower_open=True)
+    check_flag("progress", progress, none_ok=True)
     dev = resolve_device(device)
     tdtype = torch.float32 if dtype == "float32" else torch.float64
     dim = dp.dim

@@ -85,13 +85,30 @@ __all__ = ["Trainer", "TrainResult", "train", "resolve_device", "CheckpointError
 _F64 = torch.float64
 
 
-def resolve_device(device: str) -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; otherwise the named device (checked)."""
+def resolve_device(device: str | torch.device, name: str = "device") -> torch.device:
+    """The torch device for ``device``: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
+    ``"cuda"`` or ``"cuda:N"``.
+
+    Anything else (``"tpu"``, ``"mps"``, ``"garbage"``), or a CUDA device that this machine does
+    not have, is a ``ValueError`` naming the argument (``name``: ``"--device"`` from the command
+    line) and the accepted values.
+    """
+    from .config import DEVICE_NAMES, check_device_name
+
+    if isinstance(device, torch.device):
+        device = str(device)
+    check_device_name(name, device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device: {device!r} was asked for but CUDA is not available on this machine")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name}: {device!r} was asked for, but CUDA is not available on this machine; "
+                             f"use 'auto' or 'cpu' (accepted values: {DEVICE_NAMES})")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"{name}: {device!r} was asked for, but this machine has {count} CUDA device(s) "
+                             f"(cuda:0 to cuda:{count - 1}); use one of them (accepted values: {DEVICE_NAMES})")
     return dev
 
 
