@@ -253,3 +253,15 @@ def test_fit_discriminator_validates_its_arguments(bad, error, match):
     kw = {"steps": 1, "batch_size": 8, "log_every": 1, "device": "cpu", **bad}
     with pytest.raises(error, match=match):
         gt.fit_discriminator(gt.toys.gaussian(), gt.toys.gaussian(1.0, 1.5), **kw)
+
+
+@pytest.mark.parametrize("name,value", [("progress", "no"), ("progress", 1), ("resume", "yes"),
+                                        ("overwrite", 1), ("callback", 3)])
+def test_train_refuses_non_bool_flags_and_a_non_callable_callback(name, value, tmp_path):
+    """A truthy string read as True would change what a call does: refused, naming the flag."""
+    import gan_theory as gt
+
+    cfg = gt.TrainConfig(generator="affine", steps=2, ensemble=1, log_every=1)
+    with pytest.raises(TypeError, match=name):
+        gt.train("gaussian", cfg, out=tmp_path / "run", **{name: value})
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()

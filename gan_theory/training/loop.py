@@ -65,6 +65,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from .._checks import check_flag
 from .._torchconv import rebuild
 from ..densities import Density, DensityLike, as_density
 from ..discriminator import discriminator_error, discriminator_sup_error
@@ -996,6 +997,12 @@ class Trainer:
             are kept, ``.result`` holds the result so far.
         """
         cfg = self.config
+        check_flag("resume", resume)
+        check_flag("overwrite", overwrite)
+        check_flag("progress", progress, none_ok=True)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a callable taking the list of records, or None, "
+                            f"got {type(callback).__name__} {callback!r}")
         if resume and overwrite:
             raise ValueError("resume, overwrite: choose one (resume continues the run in out, overwrite replaces it)")
         if self.out is not None:
