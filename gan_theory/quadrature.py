@@ -65,6 +65,13 @@ EXTENT = 8.0
 RESOLUTION = (2.0, 8.0)
 #: Most points passed to the integrand in one call (bounds memory for wide integrands).
 MAX_POINTS_PER_CALL = 2 ** 13
+#: Growth factor of the cell widths outside a mode's box (1-D), from its own resolution up to
+#: that of the widest mode: a narrow mode's tail is never hidden inside one wide cell whose
+#: nodes all miss it.
+GRADING = 4.0
+#: A mode narrower than this many float spacings at its centre cannot be resolved (its cells
+#: would collapse onto a few representable points): :class:`AccuracyError`.
+MIN_ULPS_PER_SCALE = 1024.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,6 +155,24 @@ class AxisMap:
             jac = np.where(out, self.right * d * d, jac)
         return x, jac
 
+    def position_error(self, t: np.ndarray, x: np.ndarray, jac: np.ndarray) -> np.ndarray:
+        """A bound on the rounding error of the computed ``x(t)`` at nodes ``t``: the rounding
+        of ``t`` itself (``eps |t|``, moved by the Jacobian) and of the formula. The identity
+        core gives ``eps |x|``; a rational map ``x = o + L g(t)`` adds
+        ``eps (3 |x - o| + 2 |dx/dt| |t|)``, which is large where ``x`` is close to 0 but far
+        from the map's origin ``o`` (a mode far from the centre of a wide core)."""
+        with np.errstate(all="ignore"):
+            ax = np.abs(x)
+            if self.kind == "line":
+                err = ax + 3.0 * np.abs(x - 0.5 * (self.a + self.b)) + 2.0 * np.abs(jac * t)
+            else:
+                err = ax
+                if self.left > 0:
+                    err = np.where(t < self.a, ax + 3.0 * np.abs(x - self.a) + 2.0 * np.abs(jac * t), err)
+                if self.right > 0:
+                    err = np.where(t > self.b, ax + 3.0 * np.abs(x - self.b) + 2.0 * np.abs(jac * t), err)
+            return _EPS * err
+
     def core_edges(self) -> np.ndarray:
         """The points of ``t`` where the map changes formula (cell edges must lie there)."""
         return np.empty(0) if self.kind == "line" else np.array([self.a, self.b])
@@ -196,6 +221,49 @@ class Domain:
         return np.stack([x0, x1], axis=1), j0 * j1
 
 
+def _check_resolvable(centers: np.ndarray, scales: np.ndarray) -> None:
+    """Raise :class:`AccuracyError` if a mode is too narrow for the float spacing at its centre
+    (e.g. ``Normal(1e20, 1)``: doubles near 1e20 are 16384 apart), where its cells would
+    collapse and its mass be missed."""
+    with np.errstate(all="ignore"):
+        bad = ~(scales >= MIN_ULPS_PER_SCALE * np.spacing(np.abs(centers)))
+    if bad.any():
+        i = np.argwhere(bad)[0]
+        c, s = float(centers[tuple(i)]), float(scales[tuple(i)])
+        raise AccuracyError(f"the requested accuracy cannot be met: a mode at x = {c!r} has scale {s:.6g}, "
+                            f"{s / math.ulp(c) if c else math.inf:.3g} float spacings at that location (at least "
+                            f"{MIN_ULPS_PER_SCALE:g} are needed to resolve it in double precision); compare "
+                            f"densities of location families near each other (they are integrated relative to "
+                            f"a shared centre) or move the problem closer to 0")
+
+
+def _graded(center: float, scale: float, reach: float, resolution: float, widest: float) -> list[float]:
+    """Points beyond a mode's box ``center +- reach * scale``: cells of widths growing by
+    :data:`GRADING` from ``resolution * scale`` while below ``resolution * widest``."""
+    out = []
+    edge, step, stop = reach * scale, resolution * scale * GRADING, resolution * widest
+    while step < stop:
+        edge += step
+        out += [center - edge, center + edge]
+        step *= GRADING
+    return out
+
+
+def _line_map_loses(a: float, b: float, centers: list[float], scales: list[float]) -> bool:
+    """Whether the whole-line map ``x = c + s t / (1 - t^2)`` over [a, b] would place nodes
+    near some mode much less accurately than the identity (a narrow mode far from ``c``: the
+    position error there is ``eps (|c| + ...)`` instead of ``eps |x|``)."""
+    cm, sm = 0.5 * (a + b), 0.5 * (b - a)
+    for c, s in zip(centers, scales):
+        y = (c - cm) / sm
+        t = 2.0 * y / (1.0 + math.sqrt(1.0 + 4.0 * y * y))
+        d = 1.0 / (1.0 - t * t)
+        err = abs(c) + 3.0 * abs(c - cm) + 2.0 * sm * (1.0 + t * t) * d * d * abs(t)
+        if err > max(4.0 * abs(c), 2.0 ** -40 * s / _EPS):
+            return True
+    return False
+
+
 def _axis_map(lower: float, upper: float, a: float, b: float, breaks: bool) -> AxisMap:
     """The map for an axis with support [lower, upper] whose mass lies in [a, b]."""
     if math.isinf(lower) and math.isinf(upper) and not breaks:
@@ -225,6 +293,7 @@ def make_domain(hints: Sequence[Hints], *, extent: float = EXTENT, resolution: f
     upper = np.max([h.upper for h in hints], axis=0)
     centers = np.concatenate([h.centers for h in hints])
     scales = np.concatenate([h.scales for h in hints])
+    _check_resolvable(centers, scales)
     box_lo, box_hi = centers - extent * scales, centers + extent * scales
     axes, edges = [], []
     for j in range(dim):
@@ -267,10 +336,13 @@ def _axis_1d(hints: Sequence[Hints], extent: float, resolution: float) -> AxisMa
     lower = min(float(h.lower[0]) for h in hints)
     upper = max(float(h.upper[0]) for h in hints)
     reach = resolution * math.floor(extent / resolution)
-    a, b, brk = upper, lower, []
+    a, b, brk, cs, ss = upper, lower, [], [], []
     for h in hints:
-        for c, s in zip(h.centers[:, 0].tolist(), h.scales[:, 0].tolist()):
+        hc, hs = h.centers[:, 0].tolist(), h.scales[:, 0].tolist()
+        for c, s in zip(hc, hs):
             a, b = min(a, c + s * -reach), max(b, c + s * reach)
+        cs += hc
+        ss += hs
         brk += [x for x in h.breaks[0].tolist() if lower < x < upper]
     a, b = max(lower, a), min(upper, b)
     if brk:
@@ -279,7 +351,9 @@ def _axis_1d(hints: Sequence[Hints], extent: float, resolution: float) -> AxisMa
         a = lower
     if math.isfinite(upper):
         b = upper
-    return _axis_map(lower, upper, a, b if b > a else a + max(1.0, abs(a)) * 1e-8, bool(brk))
+    b = b if b > a else a + max(1.0, abs(a)) * 1e-8
+    # a core with the identity where the smooth whole-line map would misplace a narrow mode
+    return _axis_map(lower, upper, a, b, bool(brk) or _line_map_loses(a, b, cs, ss))
 
 
 def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) -> Domain:
@@ -291,10 +365,16 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
     offsets = [resolution * i for i in range(-k, k + 1)]
     centers, scales, brk = [], [], []
     for h in hints:
+        _check_resolvable(h.centers, h.scales)
         centers += h.centers[:, 0].tolist()
         scales += h.scales[:, 0].tolist()
         brk += h.breaks[0].tolist()
-    grid = sorted(c + s * o for c, s in zip(centers, scales) for o in offsets)
+    grid = [c + s * o for c, s in zip(centers, scales) for o in offsets]
+    widest = max(scales)
+    for c, s in zip(centers, scales):
+        if s * GRADING < widest:
+            grid += _graded(c, s, offsets[-1], resolution, widest)
+    grid.sort()
     # Merge grid points closer than a tiny fraction of the finest scale (coinciding modes); the
     # breaks are kept exactly and grid points next to them dropped.
     gap = 1e-3 * resolution * min(scales)
@@ -366,15 +446,34 @@ def make_batch_domain(hints: Sequence[Hints], members: int, *, extent: float = E
             b.append(hb)
             bm.append(h.members[1])
     c, s, cm = np.concatenate(c), np.concatenate(s), np.concatenate(cm)
+    _check_resolvable(c, s)
     core = ax.core_edges()  # where the map changes formula: edges of every element
     b = np.concatenate(b + [np.tile(core, members)])
     bm = np.concatenate(bm + [np.repeat(every, core.size)])
     finest = np.full(members, np.inf)
     np.minimum.at(finest, cm, s)
+    widest = np.zeros(members)
+    np.maximum.at(widest, cm, s)
     gap = 1e-3 * resolution * finest  # grid points closer than this are merged (coinciding modes)
-    x = np.concatenate([(c[:, None] + s[:, None] * offsets).ravel(), b])
-    mem = np.concatenate([np.repeat(cm, offsets.size), bm])
-    brk = np.concatenate([np.zeros(c.size * offsets.size, dtype=bool), np.ones(b.size, dtype=bool)])
+    x = [(c[:, None] + s[:, None] * offsets).ravel()]
+    mem = [np.repeat(cm, offsets.size)]
+    # graded cells beyond the box of each mode narrower than its element's widest (see _graded)
+    ratio = widest[cm] / s
+    grade = ratio > GRADING
+    if grade.any():
+        kmax = int(min(np.ceil(np.log(ratio[grade].max()) / math.log(GRADING)), 2000))
+        steps = resolution * GRADING ** np.arange(1, kmax + 1)  # in scales
+        gs, gc, gm = s[grade], c[grade], cm[grade]
+        edge = k * resolution + np.cumsum(steps)
+        use = steps[None, :] * gs[:, None] < resolution * widest[gm][:, None]
+        dist = (edge[None, :] * gs[:, None])[use]
+        row = np.broadcast_to(np.arange(gs.size)[:, None], use.shape)[use]
+        x += [gc[row] - dist, gc[row] + dist]
+        mem += [gm[row], gm[row]]
+    grid_n = sum(v.size for v in x)
+    x = np.concatenate(x + [b])
+    mem = np.concatenate(mem + [bm])
+    brk = np.concatenate([np.zeros(grid_n, dtype=bool), np.ones(b.size, dtype=bool)])
     inside = (x > lower) & (x < upper)
     x, mem, brk = x[inside], mem[inside], brk[inside]
     order = np.lexsort((~brk, x, mem))  # by element, then x; a break before a grid point at the same x
@@ -697,11 +796,16 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
             vol = half
             x, jac = domain.to_x(t)
+            delta = domain.axes[0].position_error(t, x, jac)
         else:
             # the tensor rule's points: map each axis's q nodes per cell, then take products
             q = rule.axis_nodes.shape[0]
-            x0, j0 = domain.axes[0].forward(mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes)
-            x1, j1 = domain.axes[1].forward(mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes)
+            t0 = mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes
+            t1 = mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes
+            x0, j0 = domain.axes[0].forward(t0)
+            x1, j1 = domain.axes[1].forward(t1)
+            delta = np.stack([domain.axes[0].position_error(t0, x0, j0).max(axis=1),
+                              domain.axes[1].position_error(t1, x1, j1).max(axis=1)], axis=1)  # (m, 2)
             x = np.empty((m, q, q, 2))
             x[..., 0] = x0[:, :, None]
             x[..., 1] = x1[:, None, :]
@@ -722,7 +826,7 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
     absint = sums[:, k:2 * k, 0]
     # Nodes are rounded to doubles: a position error of an ulp of |x| moves the rule's result by
     # about (that error / the cell's width) of the integral of |f| over the cell.
-    noise = sums[:, 2 * k:, 0] + absint * _position_error(x, m, p)[:, None]
+    noise = sums[:, 2 * k:, 0] + absint * _position_error(x, delta, m, p)[:, None]
     if lo.ndim == 1:
         dir_err = err[:, :, None]
     else:
@@ -755,18 +859,20 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
                   np.zeros(m, dtype=bool), owner, inf_sign)
 
 
-def _position_error(x: np.ndarray, m: int, p: int) -> np.ndarray:
-    """Per cell: one ulp of the largest |x| in it over its width (summed over axes), from the
-    cell's first and last nodes (its lowest and highest in every coordinate)."""
+def _position_error(x: np.ndarray, delta: np.ndarray, m: int, p: int) -> np.ndarray:
+    """Per cell: the largest rounding error of its nodes' positions (``delta``, from
+    :meth:`AxisMap.position_error`; per node in 1-D, per cell and axis (m, 2) in 2-D) over its
+    width (summed over axes), the width from the cell's first and last nodes (its lowest and
+    highest in every coordinate)."""
     with np.errstate(all="ignore"):
         if x.ndim == 1:
             xc = x.reshape(m, p)
             first, last = xc[:, 0], xc[:, -1]
-            rel = _EPS * np.maximum(np.abs(first), np.abs(last)) / (last - first)
+            rel = delta.reshape(m, p).max(axis=1) / (last - first)
         else:
             xc = x.reshape(m, p, 2)
             first, last = xc[:, 0, :], xc[:, -1, :]
-            rel = (_EPS * np.maximum(np.abs(first), np.abs(last)) / (last - first)).sum(axis=1)
+            rel = (delta / (last - first)).sum(axis=1)
     return np.where(np.isfinite(rel), rel, 0.0)
 
 
