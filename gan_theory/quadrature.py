@@ -160,11 +160,16 @@ class AxisMap:
         of ``t`` itself (``eps |t|``, moved by the Jacobian) and of the formula. The identity
         core gives ``eps |x|``; a rational map ``x = o + L g(t)`` adds
         ``eps (3 |x - o| + 2 |dx/dt| |t|)``, which is large where ``x`` is close to 0 but far
-        from the map's origin ``o`` (a mode far from the centre of a wide core)."""
+        from the map's origin ``o`` (a mode far from the centre of a wide core). On the whole
+        line ``|x - o| <= |dx/dt| |t|``, so ``eps (|x| + 5 |dx/dt| |t|)`` is used there."""
+        if self.kind == "core" and self.left == 0 and self.right == 0:
+            return _EPS * np.abs(x)
         with np.errstate(all="ignore"):
             ax = np.abs(x)
             if self.kind == "line":
-                err = ax + 3.0 * np.abs(x - 0.5 * (self.a + self.b)) + 2.0 * np.abs(jac * t)
+                err = np.abs(jac * t)
+                err *= 5.0
+                err += ax
             else:
                 err = ax
                 if self.left > 0:
@@ -365,10 +370,12 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
     offsets = [resolution * i for i in range(-k, k + 1)]
     centers, scales, brk = [], [], []
     for h in hints:
-        _check_resolvable(h.centers, h.scales)
         centers += h.centers[:, 0].tolist()
         scales += h.scales[:, 0].tolist()
         brk += h.breaks[0].tolist()
+    for c, s in zip(centers, scales):
+        if not s >= MIN_ULPS_PER_SCALE * math.ulp(c):
+            _check_resolvable(np.array([c]), np.array([s]))
     grid = [c + s * o for c, s in zip(centers, scales) for o in offsets]
     widest = max(scales)
     for c, s in zip(centers, scales):
@@ -796,7 +803,10 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
             vol = half
             x, jac = domain.to_x(t)
-            delta = domain.axes[0].position_error(t, x, jac)
+            # the position error grows with |t| on either side of 0: largest at a cell's ends
+            ends = slice(None, None, p - 1)
+            delta = domain.axes[0].position_error(t.reshape(m, p)[:, ends], x.reshape(m, p)[:, ends],
+                                                  jac.reshape(m, p)[:, ends]).max(axis=1)
         else:
             # the tensor rule's points: map each axis's q nodes per cell, then take products
             q = rule.axis_nodes.shape[0]
@@ -804,8 +814,9 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             t1 = mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes
             x0, j0 = domain.axes[0].forward(t0)
             x1, j1 = domain.axes[1].forward(t1)
-            delta = np.stack([domain.axes[0].position_error(t0, x0, j0).max(axis=1),
-                              domain.axes[1].position_error(t1, x1, j1).max(axis=1)], axis=1)  # (m, 2)
+            delta = np.stack([domain.axes[0].position_error(t0[:, ::q - 1], x0[:, ::q - 1], j0[:, ::q - 1]).max(axis=1),
+                              domain.axes[1].position_error(t1[:, ::q - 1], x1[:, ::q - 1], j1[:, ::q - 1]).max(axis=1)],
+                             axis=1)  # (m, 2), from each cell's end nodes
             x = np.empty((m, q, q, 2))
             x[..., 0] = x0[:, :, None]
             x[..., 1] = x1[:, None, :]
@@ -861,14 +872,14 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
 
 def _position_error(x: np.ndarray, delta: np.ndarray, m: int, p: int) -> np.ndarray:
     """Per cell: the largest rounding error of its nodes' positions (``delta``, from
-    :meth:`AxisMap.position_error`; per node in 1-D, per cell and axis (m, 2) in 2-D) over its
+    :meth:`AxisMap.position_error`; per cell (m,) in 1-D, per cell and axis (m, 2) in 2-D) over its
     width (summed over axes), the width from the cell's first and last nodes (its lowest and
     highest in every coordinate)."""
     with np.errstate(all="ignore"):
         if x.ndim == 1:
             xc = x.reshape(m, p)
             first, last = xc[:, 0], xc[:, -1]
-            rel = delta.reshape(m, p).max(axis=1) / (last - first)
+            rel = delta / (last - first)
         else:
             xc = x.reshape(m, p, 2)
             first, last = xc[:, 0, :], xc[:, -1, :]
