@@ -155,27 +155,26 @@ class AxisMap:
             jac = np.where(out, self.right * d * d, jac)
         return x, jac
 
-    def position_error(self, t: np.ndarray, x: np.ndarray, jac: np.ndarray) -> np.ndarray:
-        """A bound on the rounding error of the computed ``x(t)`` at nodes ``t``: the rounding
-        of ``t`` itself (``eps |t|``, moved by the Jacobian) and of the formula. The identity
-        core gives ``eps |x|``; a rational map ``x = o + L g(t)`` adds
-        ``eps (3 |x - o| + 2 |dx/dt| |t|)``, which is large where ``x`` is close to 0 but far
-        from the map's origin ``o`` (a mode far from the centre of a wide core). On the whole
-        line ``|x - o| <= |dx/dt| |t|``, so ``eps (|x| + 5 |dx/dt| |t|)`` is used there."""
+    def position_error(self, x: np.ndarray) -> np.ndarray:
+        """A bound on the rounding error of the computed ``x(t)`` at nodes ``x``: ``eps |x|``
+        on the identity core; a rational map ``x = o + L g(t)`` adds ``3 eps |x - o|``, from
+        the rounding of ``L g(t)``, which is large where ``x`` is near 0 but far from the map's
+        origin ``o`` (a mode far from the centre of a wide core: the line map is then not used,
+        see :func:`_line_map_loses`)."""
+        ax = np.abs(x)
         if self.kind == "core" and self.left == 0 and self.right == 0:
-            return _EPS * np.abs(x)
+            return _EPS * ax
         with np.errstate(all="ignore"):
-            ax = np.abs(x)
             if self.kind == "line":
-                err = np.abs(jac * t)
-                err *= 5.0
+                err = np.abs(x - 0.5 * (self.a + self.b))
+                err *= 3.0
                 err += ax
             else:
                 err = ax
                 if self.left > 0:
-                    err = np.where(t < self.a, ax + 3.0 * np.abs(x - self.a) + 2.0 * np.abs(jac * t), err)
+                    err = np.where(x < self.a, ax + 3.0 * np.abs(x - self.a), err)
                 if self.right > 0:
-                    err = np.where(t > self.b, ax + 3.0 * np.abs(x - self.b) + 2.0 * np.abs(jac * t), err)
+                    err = np.where(x > self.b, ax + 3.0 * np.abs(x - self.b), err)
             return _EPS * err
 
     def core_edges(self) -> np.ndarray:
@@ -803,19 +802,17 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
             vol = half
             x, jac = domain.to_x(t)
-            # the position error grows with |t| on either side of 0: largest at a cell's ends
+            # the position error grows with |x - o| on either side of the origin: largest at a
+            # cell's ends
             ends = slice(None, None, p - 1)
-            delta = domain.axes[0].position_error(t.reshape(m, p)[:, ends], x.reshape(m, p)[:, ends],
-                                                  jac.reshape(m, p)[:, ends]).max(axis=1)
+            delta = domain.axes[0].position_error(x.reshape(m, p)[:, ends]).max(axis=1)
         else:
             # the tensor rule's points: map each axis's q nodes per cell, then take products
             q = rule.axis_nodes.shape[0]
-            t0 = mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes
-            t1 = mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes
-            x0, j0 = domain.axes[0].forward(t0)
-            x1, j1 = domain.axes[1].forward(t1)
-            delta = np.stack([domain.axes[0].position_error(t0[:, ::q - 1], x0[:, ::q - 1], j0[:, ::q - 1]).max(axis=1),
-                              domain.axes[1].position_error(t1[:, ::q - 1], x1[:, ::q - 1], j1[:, ::q - 1]).max(axis=1)],
+            x0, j0 = domain.axes[0].forward(mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes)
+            x1, j1 = domain.axes[1].forward(mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes)
+            delta = np.stack([domain.axes[0].position_error(x0[:, ::q - 1]).max(axis=1),
+                              domain.axes[1].position_error(x1[:, ::q - 1]).max(axis=1)],
                              axis=1)  # (m, 2), from each cell's end nodes
             x = np.empty((m, q, q, 2))
             x[..., 0] = x0[:, :, None]
