@@ -225,7 +225,7 @@ class Domain:
         return np.stack([x0, x1], axis=1), j0 * j1
 
 
-def _check_resolvable(centers: np.ndarray, scales: np.ndarray) -> None:
+def _check_resolvable(centers: np.ndarray, scales: np.ndarray, members: np.ndarray | None = None) -> None:
     """Raise :class:`AccuracyError` if a mode is too narrow for the float spacing at its centre
     (e.g. ``Normal(1e20, 1)``: doubles near 1e20 are 16384 apart), where its cells would
     collapse and its mass be missed."""
@@ -234,7 +234,8 @@ def _check_resolvable(centers: np.ndarray, scales: np.ndarray) -> None:
     if bad.any():
         i = np.argwhere(bad)[0]
         c, s = float(centers[tuple(i)]), float(scales[tuple(i)])
-        raise AccuracyError(f"the requested accuracy cannot be met: a mode at x = {c!r} has scale {s:.6g}, "
+        where = "" if members is None else f" (batch element {int(members[i[0]])})"
+        raise AccuracyError(f"the requested accuracy cannot be met{where}: a mode at x = {c!r} has scale {s:.6g}, "
                             f"{s / math.ulp(c) if c else math.inf:.3g} float spacings at that location (at least "
                             f"{MIN_ULPS_PER_SCALE:g} are needed to resolve it in double precision); compare "
                             f"densities of location families near each other (they are integrated relative to "
@@ -452,7 +453,7 @@ def make_batch_domain(hints: Sequence[Hints], members: int, *, extent: float = E
             b.append(hb)
             bm.append(h.members[1])
     c, s, cm = np.concatenate(c), np.concatenate(s), np.concatenate(cm)
-    _check_resolvable(c, s)
+    _check_resolvable(c, s, cm)
     core = ax.core_edges()  # where the map changes formula: edges of every element
     b = np.concatenate(b + [np.tile(core, members)])
     bm = np.concatenate(bm + [np.repeat(every, core.size)])
