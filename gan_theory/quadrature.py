@@ -237,9 +237,9 @@ def _check_resolvable(centers: np.ndarray, scales: np.ndarray, members: np.ndarr
         where = "" if members is None else f" (batch element {int(members[i[0]])})"
         raise AccuracyError(f"the requested accuracy cannot be met{where}: a mode at x = {c!r} has scale {s:.6g}, "
                             f"{s / math.ulp(c) if c else math.inf:.3g} float spacings at that location (at least "
-                            f"{MIN_ULPS_PER_SCALE:g} are needed to resolve it in double precision); compare "
-                            f"densities of location families near each other (they are integrated relative to "
-                            f"a shared centre) or move the problem closer to 0")
+                            f"{MIN_ULPS_PER_SCALE:g} are needed to resolve it in double precision). Pairs of 1-D "
+                            f"location families whose modes are close to each other are integrated relative to "
+                            f"a shared centre; otherwise move the problem closer to 0")
 
 
 def _graded(center: float, scale: float, reach: float, resolution: float, widest: float) -> list[float]:
