@@ -43,6 +43,7 @@ maps for infinite ranges).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -65,9 +66,9 @@ EXTENT = 8.0
 RESOLUTION = (2.0, 8.0)
 #: Most points passed to the integrand in one call (bounds memory for wide integrands).
 MAX_POINTS_PER_CALL = 2 ** 13
-#: Growth factor of the cell widths outside a mode's box (1-D), from its own resolution up to
-#: that of the widest mode: a narrow mode's tail is never hidden inside one wide cell whose
-#: nodes all miss it.
+#: Growth factor of the cell widths outside a mode's box (1-D), from the box's own resolution
+#: up to about the distance to the next cell edge (another mode's box, a break, or the start of
+#: the tail map): a mode's tail is never hidden inside one wide cell whose nodes all miss it.
 GRADING = 4.0
 #: A mode narrower than this many float spacings at its centre cannot be resolved (its cells
 #: would collapse onto a few representable points): :class:`AccuracyError`.
@@ -242,16 +243,63 @@ def _check_resolvable(centers: np.ndarray, scales: np.ndarray, members: np.ndarr
                             f"a shared centre; otherwise move the problem closer to 0")
 
 
-def _graded(center: float, scale: float, reach: float, resolution: float, widest: float) -> list[float]:
-    """Points beyond a mode's box ``center +- reach * scale``: cells of widths growing by
-    :data:`GRADING` from ``resolution * scale`` while below ``resolution * widest``."""
+def _graded(c: float, s: float, reach: float, resolution: float, base: list[float], far: float) -> list[float]:
+    """Points beyond a mode's box ``[c - reach s, c + reach s]`` on both sides: cells of widths
+    ``resolution * s * GRADING^k``, k = 1, 2, ..., while their far edge stays within 3/4 of the
+    distance to the next point of ``base`` (sorted) on that side, or within 3/4 of ``far`` if
+    there is none. (Plain Python: it runs on every call of every 1-D quantity.)"""
     out = []
-    edge, step, stop = reach * scale, resolution * scale * GRADING, resolution * widest
-    while step < stop:
-        edge += step
-        out += [center - edge, center + edge]
-        step *= GRADING
+    for d in (-1.0, 1.0):
+        edge = c + s * (d * reach)
+        if d > 0:
+            i = bisect.bisect_right(base, edge)
+            room = base[i] - edge if i < len(base) else far
+        else:
+            i = bisect.bisect_left(base, edge)
+            room = edge - base[i - 1] if i > 0 else far
+        limit, e, step = 0.75 * room, 0.0, resolution * s * GRADING
+        while e + step < limit:
+            e += step
+            out.append(edge + d * e)
+            step *= GRADING
     return out
+
+
+def _graded_batch(c: np.ndarray, s: np.ndarray, cm: np.ndarray, px: np.ndarray, pm: np.ndarray, reach: float,
+                  resolution: float, far: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_graded` for the rows of a batch (centres ``c``, scales ``s``, elements ``cm``),
+    the next points taken among ``px`` of the same element (``pm``). Returns the points and
+    their elements."""
+    xs, ms = [], []
+    for d in (-1.0, 1.0):
+        edge = c + s * (d * reach)
+        # the next point of the same element beyond each edge: merge the edges into the sorted
+        # points (an edge after a point at the same place) and look for the next point
+        key_x = np.concatenate([d * px, d * edge])
+        key_m = np.concatenate([pm, cm])
+        is_edge = np.concatenate([np.zeros(px.size, dtype=bool), np.ones(edge.size, dtype=bool)])
+        order = np.lexsort((is_edge, key_x, key_m))
+        pos = np.where(is_edge[order], key_x.size, np.arange(key_x.size))
+        nxt = np.minimum.accumulate(pos[::-1])[::-1]  # the first point at or after each position
+        where_edge = np.empty(key_x.size, dtype=np.intp)
+        where_edge[order] = np.arange(key_x.size)
+        j = nxt[where_edge[px.size:]]
+        found = j < key_x.size
+        jj = order[np.minimum(j, key_x.size - 1)]
+        found &= key_m[jj] == cm
+        room = np.where(found, key_x[jj] - d * edge, far)
+        limit = 0.75 * room / (resolution * s)  # in units of resolution * scale
+        kmax = int(np.clip(np.ceil(np.log(np.maximum(limit.max(initial=1.0), 1.0)) / math.log(GRADING)), 0, 2000))
+        if kmax == 0:
+            continue
+        e = np.cumsum(GRADING ** np.arange(1, kmax + 1))
+        use = e[None, :] < limit[:, None]
+        row = np.broadcast_to(np.arange(c.size)[:, None], use.shape)[use]
+        xs.append(edge[row] + d * (e[None, :] * (resolution * s)[:, None])[use])
+        ms.append(cm[row])
+    if not xs:
+        return np.empty(0), np.empty(0, dtype=cm.dtype)
+    return np.concatenate(xs), np.concatenate(ms)
 
 
 def _line_map_loses(a: float, b: float, centers: list[float], scales: list[float]) -> bool:
@@ -377,10 +425,10 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
         if not s >= MIN_ULPS_PER_SCALE * math.ulp(c):
             _check_resolvable(np.array([c]), np.array([s]))
     grid = [c + s * o for c, s in zip(centers, scales) for o in offsets]
-    widest = max(scales)
+    base = sorted(grid + [x for x in brk if lower < x < upper])
+    far = (base[-1] - base[0]) / 8.0  # where no next point: grade up to the tail map's scale
     for c, s in zip(centers, scales):
-        if s * GRADING < widest:
-            grid += _graded(c, s, offsets[-1], resolution, widest)
+        grid += _graded(c, s, offsets[-1], resolution, base, far)
     grid.sort()
     # Merge grid points closer than a tiny fraction of the finest scale (coinciding modes); the
     # breaks are kept exactly and grid points next to them dropped.
@@ -459,24 +507,16 @@ def make_batch_domain(hints: Sequence[Hints], members: int, *, extent: float = E
     bm = np.concatenate(bm + [np.repeat(every, core.size)])
     finest = np.full(members, np.inf)
     np.minimum.at(finest, cm, s)
-    widest = np.zeros(members)
-    np.maximum.at(widest, cm, s)
     gap = 1e-3 * resolution * finest  # grid points closer than this are merged (coinciding modes)
     x = [(c[:, None] + s[:, None] * offsets).ravel()]
     mem = [np.repeat(cm, offsets.size)]
-    # graded cells beyond the box of each mode narrower than its element's widest (see _graded)
-    ratio = widest[cm] / s
-    grade = ratio > GRADING
-    if grade.any():
-        kmax = int(min(np.ceil(np.log(ratio[grade].max()) / math.log(GRADING)), 2000))
-        steps = resolution * GRADING ** np.arange(1, kmax + 1)  # in scales
-        gs, gc, gm = s[grade], c[grade], cm[grade]
-        edge = k * resolution + np.cumsum(steps)
-        use = steps[None, :] * gs[:, None] < resolution * widest[gm][:, None]
-        dist = (edge[None, :] * gs[:, None])[use]
-        row = np.broadcast_to(np.arange(gs.size)[:, None], use.shape)[use]
-        x += [gc[row] - dist, gc[row] + dist]
-        mem += [gm[row], gm[row]]
+    # graded cells beyond each mode's box (see _graded)
+    px, pm = np.concatenate([x[0], b]), np.concatenate([mem[0], bm])
+    keep = (px > lower) & (px < upper)
+    px, pm = px[keep], pm[keep]
+    gx, gm = _graded_batch(c, s, cm, px, pm, k * resolution, resolution, (px.max() - px.min()) / 8.0)
+    x.append(gx)
+    mem.append(gm)
     grid_n = sum(v.size for v in x)
     x = np.concatenate(x + [b])
     mem = np.concatenate(mem + [bm])
