@@ -165,18 +165,18 @@ class AxisMap:
         ax = np.abs(x)
         if self.kind == "core" and self.left == 0 and self.right == 0:
             return _EPS * ax
-        with np.errstate(all="ignore"):
-            if self.kind == "line":
-                err = np.abs(x - 0.5 * (self.a + self.b))
-                err *= 3.0
-                err += ax
-            else:
-                err = ax
-                if self.left > 0:
-                    err = np.where(x < self.a, ax + 3.0 * np.abs(x - self.a), err)
-                if self.right > 0:
-                    err = np.where(x > self.b, ax + 3.0 * np.abs(x - self.b), err)
-            return _EPS * err
+        if self.kind == "line":
+            err = np.abs(x - 0.5 * (self.a + self.b))
+            err *= 3.0
+            err += ax
+        else:
+            err = ax
+            if self.left > 0:
+                err = np.where(x < self.a, ax + 3.0 * np.abs(x - self.a), err)
+            if self.right > 0:
+                err = np.where(x > self.b, ax + 3.0 * np.abs(x - self.b), err)
+        err *= _EPS
+        return err
 
     def core_edges(self) -> np.ndarray:
         """The points of ``t`` where the map changes formula (cell edges must lie there)."""
@@ -308,11 +308,14 @@ def _line_map_loses(a: float, b: float, centers: list[float], scales: list[float
     position error there is ``eps (|c| + ...)`` instead of ``eps |x|``)."""
     cm, sm = 0.5 * (a + b), 0.5 * (b - a)
     for c, s in zip(centers, scales):
+        # quick acceptance: inside the core, |t| <= 0.62 and |dx/dt| |t| <= 6 sm
+        if abs(c) + 3.0 * abs(c - cm) + 12.0 * sm <= max(4.0 * abs(c), 4096.0 * s):
+            continue
         y = (c - cm) / sm
         t = 2.0 * y / (1.0 + math.sqrt(1.0 + 4.0 * y * y))
         d = 1.0 / (1.0 - t * t)
         err = abs(c) + 3.0 * abs(c - cm) + 2.0 * sm * (1.0 + t * t) * d * d * abs(t)
-        if err > max(4.0 * abs(c), 2.0 ** -40 * s / _EPS):
+        if err > max(4.0 * abs(c), 4096.0 * s):  # 4096 eps s = 2^-40 s
             return True
     return False
 
@@ -424,12 +427,14 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
     for c, s in zip(centers, scales):
         if not s >= MIN_ULPS_PER_SCALE * math.ulp(c):
             _check_resolvable(np.array([c]), np.array([s]))
-    grid = [c + s * o for c, s in zip(centers, scales) for o in offsets]
-    base = sorted(grid + [x for x in brk if lower < x < upper])
+    grid = sorted(c + s * o for c, s in zip(centers, scales) for o in offsets)
+    base = sorted(grid + [x for x in brk if lower < x < upper]) if brk else grid
     far = (base[-1] - base[0]) / 8.0  # where no next point: grade up to the tail map's scale
+    graded = []
     for c, s in zip(centers, scales):
-        grid += _graded(c, s, offsets[-1], resolution, base, far)
-    grid.sort()
+        graded += _graded(c, s, offsets[-1], resolution, base, far)
+    if graded:
+        grid = sorted(grid + graded)
     # Merge grid points closer than a tiny fraction of the finest scale (coinciding modes); the
     # breaks are kept exactly and grid points next to them dropped.
     gap = 1e-3 * resolution * min(scales)

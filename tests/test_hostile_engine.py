@@ -178,7 +178,8 @@ RATIOS = {
     "laplace_1e-9_1": (td.Laplace(t(0.0), t(1e-9)), td.Laplace(t(0.0), t(1.0)), m_laplace(0, 1e-9), m_laplace(0, 1)),
     "laplace_1e-12_1": (td.Laplace(t(0.0), t(1e-12)), td.Laplace(t(0.0), t(1.0)), m_laplace(0, 1e-12),
                         m_laplace(0, 1)),
-    "student_1e-6_normal": (td.StudentT(t(3.0), t(0.0), t(1e-6)), td.Normal(t(0.0), t(1.0)), m_student(3, 0, 1e-6),
+    # was -1.1651e-07 +- 1e-17 (exact -1.4176e-06): the heavy tail beyond 8 scales was missed
+    "student_1e-9_normal": (td.StudentT(t(3.0), t(0.0), t(1e-9)), td.Normal(t(0.0), t(1.0)), m_student(3, 0, 1e-9),
                             m_normal(0, 1)),
     "normal_off_centre": (td.Normal(t(3.0), t(1e-6)), td.Normal(t(0.0), t(1.0)), m_normal(3, 1e-6), m_normal(0, 1)),
 }
@@ -283,9 +284,9 @@ REFERENCES = {
     ("laplace_1e-12_1", "criterion"): -4.1201261913365957e-10,  # C(G) of Laplace(0, 1e-12) vs Laplace(0, 1)
     ("laplace_1e-12_1", "jsd"): 0.693147180353939,  # JSD of Laplace(0, 1e-12) vs Laplace(0, 1)
     ("laplace_1e-12_1", "kl"): 26.63102111592955,  # KL of Laplace(0, 1e-12) vs Laplace(0, 1)
-    ("student_1e-6_normal", "criterion"): -0.0002450295947926454,  # C(G) of t_3(0, 1e-6) vs N(0, 1)
-    ("student_1e-6_normal", "jsd"): 0.693024665762549,  # JSD of t_3(0, 1e-6) vs N(0, 1)
-    ("student_1e-6_normal", "kl"): 12.960971519307153,  # KL of t_3(0, 1e-6) vs N(0, 1)
+    ("student_1e-9_normal", "criterion"): -1.4176169939177705e-06,  # C(G) of t_3(0, 1e-9) vs N(0, 1)
+    ("student_1e-9_normal", "jsd"): 0.6931464717514483,  # JSD of t_3(0, 1e-9) vs N(0, 1)
+    ("student_1e-9_normal", "kl"): 19.868726798287792,  # KL of t_3(0, 1e-9) vs N(0, 1)
     ("normal_off_centre", "criterion"): -7.12466346605138e-07,  # C(G) of N(3, 1e-6) vs N(0, 1)
     ("normal_off_centre", "jsd"): 0.693146824326772,  # JSD of N(3, 1e-6) vs N(0, 1)
     ("normal_off_centre", "kl"): 17.815510557964775,  # KL of N(3, 1e-6) vs N(0, 1)
@@ -342,15 +343,15 @@ def test_reference_values():
 # --------------------------------------------------------------------------------------------
 # 1. Large locations
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("quantity", sorted(QUANTITIES))
 @pytest.mark.parametrize("case", sorted(LARGE))
-def test_large_locations(case, quantity):
+def test_large_locations(case):
+    # JSD, C(G), KL (quadrature) and D_hellinger of each pair against mpmath
     p, q = LARGE[case][:2]
-    fn = QUANTITIES[quantity][0]
-    if quantity == "kl" and case == "uniform_steps":  # q = 0 < p on [C, C + SP): infinite
-        assert fn(p, q).value == np.inf
-        return
-    check(fn(p, q), reference(case, quantity))
+    for quantity, (fn, _) in QUANTITIES.items():
+        if quantity == "kl" and case == "uniform_steps":  # q = 0 < p on [C, C + SP): infinite
+            assert fn(p, q).value == np.inf
+            continue
+        check(fn(p, q), reference(case, quantity))
 
 
 def test_large_location_closed_forms():
@@ -424,17 +425,12 @@ def test_unresolvable_locations_raise():
 # 3. Large scale ratios
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", sorted(RATIOS))
-def test_scale_ratio_criterion_and_value(case):
+def test_scale_ratios(case):
     p, q = RATIOS[case][:2]
     exact = reference(case, "criterion")
     check(gt.criterion(p, q), exact)
     # V(D*, G) = C(G): the same integrand through the value function
     check(gt.value_function(gt.OptimalDiscriminator(p, q), p, q), exact)
-
-
-@pytest.mark.parametrize("case", sorted(RATIOS))
-def test_scale_ratio_jsd_kl(case):
-    p, q = RATIOS[case][:2]
     check(gt.jsd(p, q), reference(case, "jsd"))
     check(gt.kl(p, q, method="quadrature"), reference(case, "kl"))
 
