@@ -157,24 +157,23 @@ class AxisMap:
         return x, jac
 
     def position_error(self, x: np.ndarray) -> np.ndarray:
-        """A bound on the rounding error of the computed ``x(t)`` at nodes ``x``: ``eps |x|``
-        on the identity core; a rational map ``x = o + L g(t)`` adds ``3 eps |x - o|``, from
-        the rounding of ``L g(t)``, which is large where ``x`` is near 0 but far from the map's
-        origin ``o`` (a mode far from the centre of a wide core: the line map is then not used,
-        see :func:`_line_map_loses`)."""
+        """The rounding error of the computed ``x(t)`` at nodes ``x``, one ulp of the largest
+        magnitude in the formula: ``eps |x|`` on the identity core, ``eps max(|x|, |x - o|)``
+        for a rational map ``x = o + L g(t)`` (its origin ``o``), which is large where ``x`` is
+        near 0 but far from ``o`` (a mode far from the centre of a wide core: the line map is
+        then not used, see :func:`_line_map_loses`)."""
         ax = np.abs(x)
         if self.kind == "core" and self.left == 0 and self.right == 0:
             return _EPS * ax
         if self.kind == "line":
             err = np.abs(x - 0.5 * (self.a + self.b))
-            err *= 3.0
-            err += ax
+            np.maximum(err, ax, out=err)
         else:
             err = ax
             if self.left > 0:
-                err = np.where(x < self.a, ax + 3.0 * np.abs(x - self.a), err)
+                err = np.where(x < self.a, np.maximum(ax, np.abs(x - self.a)), err)
             if self.right > 0:
-                err = np.where(x > self.b, ax + 3.0 * np.abs(x - self.b), err)
+                err = np.where(x > self.b, np.maximum(ax, np.abs(x - self.b)), err)
         err *= _EPS
         return err
 
