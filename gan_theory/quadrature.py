@@ -163,8 +163,9 @@ class AxisMap:
         near 0 but far from ``o`` (a mode far from the centre of a wide core: the line map is
         then not used, see :func:`_line_map_loses`)."""
         ax = np.abs(x)
-        if self.kind == "core" and self.left == 0 and self.right == 0:
-            return _EPS * ax
+        if (self.kind == "core" and self.left == 0 and self.right == 0) or (self.kind == "line" and self.a == -self.b):
+            ax *= _EPS  # the identity, or a line map with origin 0
+            return ax
         if self.kind == "line":
             err = np.abs(x - 0.5 * (self.a + self.b))
             np.maximum(err, ax, out=err)
@@ -849,8 +850,8 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             x, jac = domain.to_x(t)
             # the position error grows with |x - o| on either side of the origin: largest at a
             # cell's ends
-            ends = slice(None, None, p - 1)
-            delta = domain.axes[0].position_error(x.reshape(m, p)[:, ends]).max(axis=1)
+            d_ends = domain.axes[0].position_error(x.reshape(m, p)[:, ::p - 1])
+            delta = np.maximum(d_ends[:, 0], d_ends[:, 1])
         else:
             # the tensor rule's points: map each axis's q nodes per cell, then take products
             q = rule.axis_nodes.shape[0]
