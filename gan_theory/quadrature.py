@@ -12,7 +12,14 @@ heavy tails (Cauchy, Student-t) are handled like any other part of the integrand
 The initial cells (intervals, or rectangles in ``t``) have edges at every point where a density
 is not smooth (cusps, jumps, support ends) and are small near every mode: no wider than a few
 of the mode's scales across the box of +-8 scales around it. Narrow modes are never stepped
-over.
+over. In 1-D, beyond each box the cells grow geometrically (by :data:`GRADING`) up to about the
+distance to the next cell edge, so that a mode's tail is not hidden inside one wide cell whose
+nodes all miss it (the tail of ``N(0, 1e-6)`` beyond 8 scales, next to a cell 2 wide, matters
+at a relative tolerance of 1e-11). The whole-line map is used only where it places the nodes
+near every mode about as accurately as the identity; otherwise the identity core with rational
+tails is used. A mode narrower than :data:`MIN_ULPS_PER_SCALE` float spacings at its location
+(``Normal(1e20, 1)``) cannot be resolved: :class:`AccuracyError` (pairs of location families
+are moved near 0 before they get here, see :mod:`gan_theory._recentre`).
 
 Each cell is integrated with the 21-point Gauss-Kronrod rule (1-D) or the tensor product of
 15-point Gauss-Kronrod rules (2-D). The cell's error estimate is ``|K - G|``, the difference
@@ -26,7 +33,8 @@ together in vectorised rounds, until
 
 for every component of a vector-valued integrand. The evaluation error is the floating-point
 uncertainty of the integrand values (supplied by the integrand, e.g. from the cancellation in
-``log p - log q``) plus the rounding of the sums. If the tolerance cannot be met (the
+``log p - log q``), the rounding of the nodes' positions (:meth:`AxisMap.position_error`) and
+the rounding of the sums. If the tolerance cannot be met (the
 evaluation error alone exceeds it, or the cell budget runs out) :class:`AccuracyError` is
 raised; no wrong number is returned.
 
