@@ -126,8 +126,10 @@ class AxisMap:
 
     ``kind="core"``: the identity ``x = t`` on ``[a, b]``, so that break points (jumps, cusps)
     are cell edges exactly; where the support is unbounded, rational tails
-    ``x = b + right * tau / (1 - tau)`` for ``t = b + tau``, ``tau in (0, 1)`` (and the mirror
-    image on the left). A bounded support has no tails.
+    ``x = b + right * tau / (1 - tau)`` for ``t = b + S tau``, ``tau in (0, 1)`` (and the mirror
+    image on the left), with ``S = max(1, |a|, |b|)`` (:attr:`tail_span`): ``tau`` is then
+    resolved to about ``eps`` even when the core lies far from 0 (with ``S = 1``, ``tau`` near
+    ``b = 3e12`` would only be resolved to 5e-4). A bounded support has no tails.
     """
 
     kind: str
@@ -137,10 +139,16 @@ class AxisMap:
     right: float = 0.0
 
     @property
+    def tail_span(self) -> float:
+        """The length in ``t`` of each tail of a core map."""
+        return max(1.0, abs(self.a), abs(self.b))
+
+    @property
     def t_range(self) -> tuple[float, float]:
         if self.kind == "line":
             return (-1.0, 1.0)
-        return (self.a - (1.0 if self.left > 0 else 0.0), self.b + (1.0 if self.right > 0 else 0.0))
+        span = self.tail_span
+        return (self.a - (span if self.left > 0 else 0.0), self.b + (span if self.right > 0 else 0.0))
 
     def forward(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``x(t)`` and ``dx/dt``."""
@@ -150,18 +158,19 @@ class AxisMap:
             d = 1.0 / (1.0 - t * t)
             return c + s * t * d, s * (1.0 + t * t) * d * d
         x, jac = t.copy(), np.ones_like(t)
+        span = self.tail_span
         if self.left > 0:
-            tau = np.clip(self.a - t, 0.0, _T_MAX)
+            tau = np.clip((self.a - t) / span, 0.0, _T_MAX)
             d = 1.0 / (1.0 - tau)
             out = t < self.a
             x = np.where(out, self.a - self.left * tau * d, x)
-            jac = np.where(out, self.left * d * d, jac)
+            jac = np.where(out, self.left / span * d * d, jac)
         if self.right > 0:
-            tau = np.clip(t - self.b, 0.0, _T_MAX)
+            tau = np.clip((t - self.b) / span, 0.0, _T_MAX)
             d = 1.0 / (1.0 - tau)
             out = t > self.b
             x = np.where(out, self.b + self.right * tau * d, x)
-            jac = np.where(out, self.right * d * d, jac)
+            jac = np.where(out, self.right / span * d * d, jac)
         return x, jac
 
     def position_error(self, x: np.ndarray) -> np.ndarray:
@@ -197,12 +206,13 @@ class AxisMap:
             y = (x - 0.5 * (self.a + self.b)) / (0.5 * (self.b - self.a))
             return 2.0 * y / (1.0 + np.sqrt(1.0 + 4.0 * y * y))
         t = x.copy()
+        span = self.tail_span
         if self.left > 0:
             y = np.maximum(self.a - x, 0.0) / self.left
-            t = np.where(x < self.a, self.a - y / (1.0 + y), t)
+            t = np.where(x < self.a, self.a - span * (y / (1.0 + y)), t)
         if self.right > 0:
             y = np.maximum(x - self.b, 0.0) / self.right
-            t = np.where(x > self.b, self.b + y / (1.0 + y), t)
+            t = np.where(x > self.b, self.b + span * (y / (1.0 + y)), t)
         return t
 
 

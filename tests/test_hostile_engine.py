@@ -184,6 +184,15 @@ RATIOS = {
     "normal_off_centre": (td.Normal(t(3.0), t(1e-6)), td.Normal(t(0.0), t(1.0)), m_normal(3, 1e-6), m_normal(0, 1)),
 }
 
+# Scales near 1e12 with a core far from 0: the tail coordinate used to be resolved only to 5e-4
+# there (AccuracyError "needs resolving finer than double precision allows")
+WIDE = {
+    "student_uniform_1e11": (td.StudentT(t(3.0), t(0.0), t(3.71e11)), td.Uniform(t(0.0), t(8.92e11)),
+                             m_student(3, 0, 3.71e11), m_uniform(0, 8.92e11)),
+    "laplace_cauchy_1e10": (td.Laplace(t(1e10), t(9.87e8)), td.Cauchy(t(-59338959970.446808), t(1.08e11)),
+                            m_laplace(1e10, 9.87e8), m_cauchy(-59338959970.446808, 1.08e11)),
+}
+
 # Batches: (torch p, torch q, [(mpmath p, mpmath q) per element, relative to its own centre])
 BATCHES = {
     # one element near 1e20 must not zero the others (and is right itself)
@@ -217,6 +226,8 @@ def _reference_integrals() -> dict:
     for case, (_, _, mp_, mq) in RATIOS.items():
         for name in ("criterion", "jsd", "kl"):
             out[case, name] = (QUANTITIES[name][1], mp_, mq)
+    for case, (_, _, mp_, mq) in WIDE.items():
+        out[case, "jsd"] = (ref_jsd, mp_, mq)
     for case, (_, _, pairs) in BATCHES.items():
         for i, (mp_, mq) in enumerate(pairs):
             for name in ("jsd", "criterion", "hellinger"):
@@ -228,6 +239,8 @@ def _reference_integrals() -> dict:
 #: :func:`test_reference_values` recomputes every one. Each key names the case above whose
 #: mpmath pair is integrated and the quantity (JSD, C(G), KL, Hellinger or W1 integral).
 REFERENCES = {
+    ("student_uniform_1e11", "jsd"): 0.27082274207942536,  # JSD of t_3(0, 3.71e11) vs U[0, 8.92e11)
+    ("laplace_cauchy_1e10", "jsd"): 0.6453278653646396,  # JSD of Laplace(1e10, 9.87e8) vs Cauchy(-5.93e10, 1.08e11)
     ("normal_1e20", "jsd"): 0.09273338166641254,  # JSD of N(0, 1) vs N(0, 2) (both at 1e20)
     ("normal_1e20", "criterion"): -1.2008275977870655,  # C(G) of N(0, 1) vs N(0, 2) (both at 1e20)
     ("normal_1e20", "kl"): 0.3181471805599453,  # KL of N(0, 1) vs N(0, 2) (both at 1e20)
@@ -433,6 +446,12 @@ def test_scale_ratios(case):
     check(gt.value_function(gt.OptimalDiscriminator(p, q), p, q), exact)
     check(gt.jsd(p, q), reference(case, "jsd"))
     check(gt.kl(p, q, method="quadrature"), reference(case, "kl"))
+
+
+@pytest.mark.parametrize("case", sorted(WIDE))
+def test_wide_scales_far_from_zero(case):
+    p, q = WIDE[case][:2]
+    check(gt.jsd(p, q), reference(case, "jsd"))
 
 
 def test_scale_ratio_batch():
