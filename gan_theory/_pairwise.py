@@ -15,9 +15,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ._checks import check_tolerances
+from ._recentre import recentre
 from .densities import Density, batch_size
 from .logspace import magnitude
-from ._recentre import recentre
 from .quadrature import integrate, make_batch_domain, make_domain
 from .results import IntegralResult
 

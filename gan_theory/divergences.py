@@ -17,10 +17,10 @@ import torch
 
 from ._checks import check_choice, check_real
 from ._pairwise import pair_integral, tolerances
+from ._recentre import recentre
 from .closed_forms import closed_form, has_closed_forms
 from .densities import Density, DensityLike, as_pair
 from .logspace import F_DIVERGENCES, jsd_terms, kl_terms
-from ._recentre import recentre
 from .quadrature import integrate, make_domain
 from .results import IntegralResult
 
