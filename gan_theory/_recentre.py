@@ -120,10 +120,10 @@ def recentre(p: Density, q: Density, batch: int | None = None) -> tuple[Density,
     """
     if p.dim != 1:
         return p, q
-    if p.batch is None and q.batch is None and len(p.hints.centers) + len(q.hints.centers) <= 8:
+    if p.batch is None and q.batch is None and p.hints.centers.size + q.hints.centers.size <= 8:
         # the common case, in plain Python: every mode close to 0 for its scale
-        rows = [(c, s) for h in (p.hints, q.hints) for c, s in zip(h.centers[:, 0].tolist(), h.scales[:, 0].tolist())]
-        if all(abs(c) <= FAR * s for c, s in rows):
+        if all(abs(c) <= FAR * s for h in (p.hints, q.hints)
+               for c, s in zip(h.centers.ravel().tolist(), h.scales.ravel().tolist())):
             return p, q
     shift = _centres(p, q, batch)
     if shift is None or p.dist is None or q.dist is None:

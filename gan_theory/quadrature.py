@@ -409,15 +409,21 @@ def _axis_1d(hints: Sequence[Hints], extent: float, resolution: float) -> AxisMa
     (Plain Python on these few numbers: it runs on every call of every 1-D quantity.)"""
     lower = min(float(h.lower[0]) for h in hints)
     upper = max(float(h.upper[0]) for h in hints)
-    reach = resolution * math.floor(extent / resolution)
-    a, b, brk, cs, ss = upper, lower, [], [], []
+    cs, ss, brk = [], [], []
     for h in hints:
-        hc, hs = h.centers[:, 0].tolist(), h.scales[:, 0].tolist()
-        for c, s in zip(hc, hs):
-            a, b = min(a, c + s * -reach), max(b, c + s * reach)
-        cs += hc
-        ss += hs
+        cs += h.centers[:, 0].tolist()
+        ss += h.scales[:, 0].tolist()
         brk += [x for x in h.breaks[0].tolist() if lower < x < upper]
+    return _axis_from(lower, upper, cs, ss, brk, resolution * math.floor(extent / resolution))
+
+
+def _axis_from(lower: float, upper: float, cs: list[float], ss: list[float], brk: list[float],
+               reach: float) -> AxisMap:
+    """:func:`_axis_1d` from the support, the modes' centres and scales, the breaks inside the
+    support and the boxes' half-width in scales."""
+    a, b = upper, lower
+    for c, s in zip(cs, ss):
+        a, b = min(a, c + s * -reach), max(b, c + s * reach)
     a, b = max(lower, a), min(upper, b)
     if brk:
         a, b = min(a, min(brk)), max(b, max(brk))
@@ -464,7 +470,7 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
             last = x
     if brk:
         pts = sorted(pts + brk)
-    ax = _axis_1d(hints, extent, resolution)
+    ax = _axis_from(lower, upper, centers, scales, brk, offsets[-1])
     t_lo, t_hi = ax.t_range
     inner = ax.inverse(np.array(pts)) if pts else np.empty(0)
     if ax.kind == "line":  # the points are sorted and strictly inside (-1, 1)
