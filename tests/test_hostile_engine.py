@@ -380,6 +380,11 @@ def test_large_location_closed_forms():
     with mp.workdps(40):
         exact = mp.log(2) + mpf(1) / 8 - mpf(1) / 2
     check(gt.kl(td.Normal(t(C), t(1.0)), td.Normal(t(C), t(2.0)), method="quadrature"), float(exact))
+    # Pearson chi^2 through a callable f(u) = (u - 1)^2: int p^2/q - 1, and for p = N(0, 1),
+    # q = N(0, 2): int p^2/q = s2 / (s1^2 sqrt(2 pi)) sqrt(pi / (1/s1^2 - 1/(2 s2^2))) = sqrt(16/7)
+    with mp.workdps(40):
+        exact = mp.sqrt(mpf(16) / 7) - 1
+    check(gt.f_divergence(td.Normal(t(C), t(1.0)), td.Normal(t(C), t(2.0)), lambda u: (u - 1) ** 2), float(exact))
     # W1 of two Laplace laws with one centre = |b1 - b2| (E|X - loc| = b): 1 for scales 1 and 2
     check(gt.wasserstein1(td.Laplace(t(C), t(1.0)), td.Laplace(t(C), t(2.0))), 1.0)
     # W1 of two Normals with one centre = |s1 - s2| sqrt(2/pi)
