@@ -57,7 +57,7 @@ def overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, atol
 
         return t
 
-    res = pair_integral(dp, dq, watched(0.0), atol=atol, rtol=rtol, label=label)
+    res = pair_integral(dp, dq, watched(0.0), atol=atol, rtol=rtol, label=label, shift_invariant=True)
     if not np.any(np.isinf(res.value)) or seen["log"] < 700.0:  # every inf is a point where q = 0 < p
         return res
     if np.ndim(res.value) != 0:  # the points are not told apart by element
@@ -76,7 +76,7 @@ def overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, atol
     a, r = tolerances(dp.dim, atol, rtol)
     try:
         res2 = pair_integral(dp, dq, watched(shift), atol=max(a * math.exp(-min(shift, 700.0)), 1e-300), rtol=r,
-                             label=label)
+                             label=label, shift_invariant=True)
     except AccuracyError as exc:
         if seen["log"] > first + 700.0:  # the log of the integrand grows without bound: infinite
             return res

@@ -23,6 +23,7 @@ import torch
 from ._checks import check_choice, check_real
 from ._overflow import overflow_checked
 from ._pairwise import pair_integral, tolerances
+from ._recentre import recentre
 from .closed_forms import check_closed_tolerance, closed_form, has_closed_forms
 from .densities import Density, DensityLike, as_pair
 from .logspace import F_DIVERGENCES, jsd_terms, kl_terms
@@ -112,7 +113,8 @@ def jsd(p: DensityLike, q: DensityLike, base: float | None = None, *, method: st
     dp, dq = as_pair(p, q, batch=True)
     eps = (dp.eps, dq.eps)
     res = _closed_or_quad("jsd", dp, dq, method, lambda: pair_integral(
-        dp, dq, lambda x, lp, lq: jsd_terms(lp, lq, eps), atol=atol, rtol=rtol, label="JSD"), "JSD",
+        dp, dq, lambda x, lp, lq: jsd_terms(lp, lq, eps), atol=atol, rtol=rtol, label="JSD",
+        shift_invariant=True), "JSD",
         atol=atol, rtol=rtol)
     return _in_base(res, base)
 
@@ -145,7 +147,8 @@ def kl(p: DensityLike, q: DensityLike, base: float | None = None, *, method: str
     dp, dq = as_pair(p, q, batch=True)
     eps = (dp.eps, dq.eps)
     res = _closed_or_quad("kl", dp, dq, method, lambda: pair_integral(
-        dp, dq, lambda x, lp, lq: kl_terms(lp, lq, eps), atol=atol, rtol=rtol, label="KL"), "KL",
+        dp, dq, lambda x, lp, lq: kl_terms(lp, lq, eps), atol=atol, rtol=rtol, label="KL",
+        shift_invariant=True), "KL",
         atol=atol, rtol=rtol)
     return _in_base(res, base)
 
@@ -209,7 +212,8 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
             return _closed_or_quad(f, dp, dq, method, lambda: overflow_checked(dp, dq, terms, f"D_{f}", atol, rtol),
                                    f"D_{f}", atol=atol, rtol=rtol)
         return _closed_or_quad(f, dp, dq, method, lambda: pair_integral(
-            dp, dq, lambda x, lp, lq: terms(lp, lq, eps), atol=atol, rtol=rtol, label=f"D_{f}"), f"D_{f}",
+            dp, dq, lambda x, lp, lq: terms(lp, lq, eps), atol=atol, rtol=rtol, label=f"D_{f}",
+            shift_invariant=True), f"D_{f}",
             atol=atol, rtol=rtol)
     if not callable(f):
         raise TypeError(f"f: expected one of {', '.join(F_DIVERGENCES)} or a callable, got {type(f).__name__}")
@@ -253,7 +257,7 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
         # f may have a kink at u = 1 (|u - 1|, max(u, 1), ...): mark where p = q
         return value, noise, r
 
-    return pair_integral(dp, dq, terms, atol=atol, rtol=rtol, label="D_f")
+    return pair_integral(dp, dq, terms, atol=atol, rtol=rtol, label="D_f", shift_invariant=True)
 
 
 def _user_f(f: Callable) -> Callable[[np.ndarray], np.ndarray]:
@@ -303,12 +307,13 @@ def wasserstein1(p: DensityLike, q: DensityLike, *, method: str = "auto", atol: 
 
     def quad() -> IntegralResult:
         a, r = tolerances(1, atol, rtol)
-        domain = make_domain([dp.hints, dq.hints])
-        centre = float(np.median(np.concatenate([dp.hints.centers[:, 0], dq.hints.centers[:, 0]])))
+        rp, rq = recentre(dp, dq)  # W1 depends on relative positions only
+        domain = make_domain([rp.hints, rq.hints])
+        centre = float(np.median(np.concatenate([rp.hints.centers[:, 0], rq.hints.centers[:, 0]])))
 
         def f(x):
-            fp, sp = dp.cdf_sf(x)
-            fq, sq = dq.cdf_sf(x)
+            fp, sp = rp.cdf_sf(x)
+            fq, sq = rq.cdf_sf(x)
             left = x <= centre
             diff = np.where(left, fp - fq, sq - sp)  # F_p - F_q, from the accurate tail
             noise = 4 * _EPS * np.where(left, fp + fq, sp + sq)

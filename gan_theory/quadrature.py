@@ -12,7 +12,14 @@ heavy tails (Cauchy, Student-t) are handled like any other part of the integrand
 The initial cells (intervals, or rectangles in ``t``) have edges at every point where a density
 is not smooth (cusps, jumps, support ends) and are small near every mode: no wider than a few
 of the mode's scales across the box of +-8 scales around it. Narrow modes are never stepped
-over.
+over. In 1-D, beyond each box the cells grow geometrically (by :data:`GRADING`) up to about the
+distance to the next cell edge, so that a mode's tail is not hidden inside one wide cell whose
+nodes all miss it (the tail of ``N(0, 1e-6)`` beyond 8 scales, next to a cell 2 wide, matters
+at a relative tolerance of 1e-11). The whole-line map is used only where it places the nodes
+near every mode about as accurately as the identity; otherwise the identity core with rational
+tails is used. A mode narrower than :data:`MIN_ULPS_PER_SCALE` float spacings at its location
+(``Normal(1e20, 1)``) cannot be resolved: :class:`AccuracyError` (pairs of location families
+are moved near 0 before they get here, see :mod:`gan_theory._recentre`).
 
 Each cell is integrated with the 21-point Gauss-Kronrod rule (1-D) or the tensor product of
 15-point Gauss-Kronrod rules (2-D). The cell's error estimate is ``|K - G|``, the difference
@@ -26,7 +33,8 @@ together in vectorised rounds, until
 
 for every component of a vector-valued integrand. The evaluation error is the floating-point
 uncertainty of the integrand values (supplied by the integrand, e.g. from the cancellation in
-``log p - log q``) plus the rounding of the sums. If the tolerance cannot be met (the
+``log p - log q``), the rounding of the nodes' positions (:meth:`AxisMap.position_error`) and
+the rounding of the sums. If the tolerance cannot be met (the
 evaluation error alone exceeds it, or the cell budget runs out) :class:`AccuracyError` is
 raised; no wrong number is returned.
 
@@ -43,6 +51,7 @@ maps for infinite ranges).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -65,6 +74,13 @@ EXTENT = 8.0
 RESOLUTION = (2.0, 8.0)
 #: Most points passed to the integrand in one call (bounds memory for wide integrands).
 MAX_POINTS_PER_CALL = 2 ** 13
+#: Growth factor of the cell widths outside a mode's box (1-D), from the box's own resolution
+#: up to about the distance to the next cell edge (another mode's box, a break, or the start of
+#: the tail map): a mode's tail is never hidden inside one wide cell whose nodes all miss it.
+GRADING = 4.0
+#: A mode narrower than this many float spacings at its centre cannot be resolved (its cells
+#: would collapse onto a few representable points): :class:`AccuracyError`.
+MIN_ULPS_PER_SCALE = 1024.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,8 +126,10 @@ class AxisMap:
 
     ``kind="core"``: the identity ``x = t`` on ``[a, b]``, so that break points (jumps, cusps)
     are cell edges exactly; where the support is unbounded, rational tails
-    ``x = b + right * tau / (1 - tau)`` for ``t = b + tau``, ``tau in (0, 1)`` (and the mirror
-    image on the left). A bounded support has no tails.
+    ``x = b + right * tau / (1 - tau)`` for ``t = b + S tau``, ``tau in (0, 1)`` (and the mirror
+    image on the left), with ``S = max(1, |a|, |b|)`` (:attr:`tail_span`): ``tau`` is then
+    resolved to about ``eps`` even when the core lies far from 0 (with ``S = 1``, ``tau`` near
+    ``b = 3e12`` would only be resolved to 5e-4). A bounded support has no tails.
     """
 
     kind: str
@@ -121,10 +139,16 @@ class AxisMap:
     right: float = 0.0
 
     @property
+    def tail_span(self) -> float:
+        """The length in ``t`` of each tail of a core map."""
+        return max(1.0, abs(self.a), abs(self.b))
+
+    @property
     def t_range(self) -> tuple[float, float]:
         if self.kind == "line":
             return (-1.0, 1.0)
-        return (self.a - (1.0 if self.left > 0 else 0.0), self.b + (1.0 if self.right > 0 else 0.0))
+        span = self.tail_span
+        return (self.a - (span if self.left > 0 else 0.0), self.b + (span if self.right > 0 else 0.0))
 
     def forward(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``x(t)`` and ``dx/dt``."""
@@ -134,19 +158,42 @@ class AxisMap:
             d = 1.0 / (1.0 - t * t)
             return c + s * t * d, s * (1.0 + t * t) * d * d
         x, jac = t.copy(), np.ones_like(t)
+        span = self.tail_span
         if self.left > 0:
-            tau = np.clip(self.a - t, 0.0, _T_MAX)
+            tau = np.clip((self.a - t) / span, 0.0, _T_MAX)
             d = 1.0 / (1.0 - tau)
             out = t < self.a
             x = np.where(out, self.a - self.left * tau * d, x)
-            jac = np.where(out, self.left * d * d, jac)
+            jac = np.where(out, self.left / span * d * d, jac)
         if self.right > 0:
-            tau = np.clip(t - self.b, 0.0, _T_MAX)
+            tau = np.clip((t - self.b) / span, 0.0, _T_MAX)
             d = 1.0 / (1.0 - tau)
             out = t > self.b
             x = np.where(out, self.b + self.right * tau * d, x)
-            jac = np.where(out, self.right * d * d, jac)
+            jac = np.where(out, self.right / span * d * d, jac)
         return x, jac
+
+    def position_error(self, x: np.ndarray) -> np.ndarray:
+        """The rounding error of the computed ``x(t)`` at nodes ``x``, one ulp of the largest
+        magnitude in the formula: ``eps |x|`` on the identity core, ``eps max(|x|, |x - o|)``
+        for a rational map ``x = o + L g(t)`` (its origin ``o``), which is large where ``x`` is
+        near 0 but far from ``o`` (a mode far from the centre of a wide core: the line map is
+        then not used, see :func:`_line_map_loses`)."""
+        ax = np.abs(x)
+        if (self.kind == "core" and self.left == 0 and self.right == 0) or (self.kind == "line" and self.a == -self.b):
+            ax *= _EPS  # the identity, or a line map with origin 0
+            return ax
+        if self.kind == "line":
+            err = np.abs(x - 0.5 * (self.a + self.b))
+            np.maximum(err, ax, out=err)
+        else:
+            err = ax
+            if self.left > 0:
+                err = np.where(x < self.a, np.maximum(ax, np.abs(x - self.a)), err)
+            if self.right > 0:
+                err = np.where(x > self.b, np.maximum(ax, np.abs(x - self.b)), err)
+        err *= _EPS
+        return err
 
     def core_edges(self) -> np.ndarray:
         """The points of ``t`` where the map changes formula (cell edges must lie there)."""
@@ -159,12 +206,13 @@ class AxisMap:
             y = (x - 0.5 * (self.a + self.b)) / (0.5 * (self.b - self.a))
             return 2.0 * y / (1.0 + np.sqrt(1.0 + 4.0 * y * y))
         t = x.copy()
+        span = self.tail_span
         if self.left > 0:
             y = np.maximum(self.a - x, 0.0) / self.left
-            t = np.where(x < self.a, self.a - y / (1.0 + y), t)
+            t = np.where(x < self.a, self.a - span * (y / (1.0 + y)), t)
         if self.right > 0:
             y = np.maximum(x - self.b, 0.0) / self.right
-            t = np.where(x > self.b, self.b + y / (1.0 + y), t)
+            t = np.where(x > self.b, self.b + span * (y / (1.0 + y)), t)
         return t
 
 
@@ -196,6 +244,100 @@ class Domain:
         return np.stack([x0, x1], axis=1), j0 * j1
 
 
+def _check_resolvable(centers: np.ndarray, scales: np.ndarray, members: np.ndarray | None = None) -> None:
+    """Raise :class:`AccuracyError` if a mode is too narrow for the float spacing at its centre
+    (e.g. ``Normal(1e20, 1)``: doubles near 1e20 are 16384 apart), where its cells would
+    collapse and its mass be missed."""
+    with np.errstate(all="ignore"):
+        bad = ~(scales >= MIN_ULPS_PER_SCALE * np.spacing(np.abs(centers)))
+    if bad.any():
+        i = np.argwhere(bad)[0]
+        c, s = float(centers[tuple(i)]), float(scales[tuple(i)])
+        where = "" if members is None else f" (batch element {int(members[i[0]])})"
+        raise AccuracyError(f"the requested accuracy cannot be met{where}: a mode at x = {c!r} has scale {s:.6g}, "
+                            f"{s / math.ulp(c) if c else math.inf:.3g} float spacings at that location (at least "
+                            f"{MIN_ULPS_PER_SCALE:g} are needed to resolve it in double precision). Pairs of 1-D "
+                            f"location families whose modes are close to each other are integrated relative to "
+                            f"a shared centre; otherwise move the problem closer to 0")
+
+
+def _graded(c: float, s: float, reach: float, resolution: float, base: list[float], far: float) -> list[float]:
+    """Points beyond a mode's box ``[c - reach s, c + reach s]`` on both sides: cells of widths
+    ``resolution * s * GRADING^k``, k = 1, 2, ..., while their far edge stays within 3/4 of the
+    distance to the next point of ``base`` (sorted) on that side, or within 3/4 of ``far`` if
+    there is none. (Plain Python: it runs on every call of every 1-D quantity.)"""
+    out = []
+    for d in (-1.0, 1.0):
+        edge = c + s * (d * reach)
+        if d > 0:
+            i = bisect.bisect_right(base, edge)
+            room = base[i] - edge if i < len(base) else far
+        else:
+            i = bisect.bisect_left(base, edge)
+            room = edge - base[i - 1] if i > 0 else far
+        limit, e, step = 0.75 * room, 0.0, resolution * s * GRADING
+        while e + step < limit:
+            e += step
+            out.append(edge + d * e)
+            step *= GRADING
+    return out
+
+
+def _graded_batch(c: np.ndarray, s: np.ndarray, cm: np.ndarray, px: np.ndarray, pm: np.ndarray, reach: float,
+                  resolution: float, far: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_graded` for the rows of a batch (centres ``c``, scales ``s``, elements ``cm``),
+    the next points taken among ``px`` of the same element (``pm``). Returns the points and
+    their elements."""
+    xs, ms = [], []
+    for d in (-1.0, 1.0):
+        edge = c + s * (d * reach)
+        # the next point of the same element beyond each edge: merge the edges into the sorted
+        # points (an edge after a point at the same place) and look for the next point
+        key_x = np.concatenate([d * px, d * edge])
+        key_m = np.concatenate([pm, cm])
+        is_edge = np.concatenate([np.zeros(px.size, dtype=bool), np.ones(edge.size, dtype=bool)])
+        order = np.lexsort((is_edge, key_x, key_m))
+        pos = np.where(is_edge[order], key_x.size, np.arange(key_x.size))
+        nxt = np.minimum.accumulate(pos[::-1])[::-1]  # the first point at or after each position
+        where_edge = np.empty(key_x.size, dtype=np.intp)
+        where_edge[order] = np.arange(key_x.size)
+        j = nxt[where_edge[px.size:]]
+        found = j < key_x.size
+        jj = order[np.minimum(j, key_x.size - 1)]
+        found &= key_m[jj] == cm
+        room = np.where(found, key_x[jj] - d * edge, far)
+        limit = 0.75 * room / (resolution * s)  # in units of resolution * scale
+        kmax = int(np.clip(np.ceil(np.log(np.maximum(limit.max(initial=1.0), 1.0)) / math.log(GRADING)), 0, 2000))
+        if kmax == 0:
+            continue
+        e = np.cumsum(GRADING ** np.arange(1, kmax + 1))
+        use = e[None, :] < limit[:, None]
+        row = np.broadcast_to(np.arange(c.size)[:, None], use.shape)[use]
+        xs.append(edge[row] + d * (e[None, :] * (resolution * s)[:, None])[use])
+        ms.append(cm[row])
+    if not xs:
+        return np.empty(0), np.empty(0, dtype=cm.dtype)
+    return np.concatenate(xs), np.concatenate(ms)
+
+
+def _line_map_loses(a: float, b: float, centers: list[float], scales: list[float]) -> bool:
+    """Whether the whole-line map ``x = c + s t / (1 - t^2)`` over [a, b] would place nodes
+    near some mode much less accurately than the identity (a narrow mode far from ``c``: the
+    position error there is ``eps (|c| + ...)`` instead of ``eps |x|``)."""
+    cm, sm = 0.5 * (a + b), 0.5 * (b - a)
+    for c, s in zip(centers, scales):
+        # quick acceptance: inside the core, |t| <= 0.62 and |dx/dt| |t| <= 6 sm
+        if abs(c) + 3.0 * abs(c - cm) + 12.0 * sm <= max(4.0 * abs(c), 4096.0 * s):
+            continue
+        y = (c - cm) / sm
+        t = 2.0 * y / (1.0 + math.sqrt(1.0 + 4.0 * y * y))
+        d = 1.0 / (1.0 - t * t)
+        err = abs(c) + 3.0 * abs(c - cm) + 2.0 * sm * (1.0 + t * t) * d * d * abs(t)
+        if err > max(4.0 * abs(c), 4096.0 * s):  # 4096 eps s = 2^-40 s
+            return True
+    return False
+
+
 def _axis_map(lower: float, upper: float, a: float, b: float, breaks: bool) -> AxisMap:
     """The map for an axis with support [lower, upper] whose mass lies in [a, b]."""
     if math.isinf(lower) and math.isinf(upper) and not breaks:
@@ -225,6 +367,7 @@ def make_domain(hints: Sequence[Hints], *, extent: float = EXTENT, resolution: f
     upper = np.max([h.upper for h in hints], axis=0)
     centers = np.concatenate([h.centers for h in hints])
     scales = np.concatenate([h.scales for h in hints])
+    _check_resolvable(centers, scales)
     box_lo, box_hi = centers - extent * scales, centers + extent * scales
     axes, edges = [], []
     for j in range(dim):
@@ -266,12 +409,21 @@ def _axis_1d(hints: Sequence[Hints], extent: float, resolution: float) -> AxisMa
     (Plain Python on these few numbers: it runs on every call of every 1-D quantity.)"""
     lower = min(float(h.lower[0]) for h in hints)
     upper = max(float(h.upper[0]) for h in hints)
-    reach = resolution * math.floor(extent / resolution)
-    a, b, brk = upper, lower, []
+    cs, ss, brk = [], [], []
     for h in hints:
-        for c, s in zip(h.centers[:, 0].tolist(), h.scales[:, 0].tolist()):
-            a, b = min(a, c + s * -reach), max(b, c + s * reach)
+        cs += h.centers[:, 0].tolist()
+        ss += h.scales[:, 0].tolist()
         brk += [x for x in h.breaks[0].tolist() if lower < x < upper]
+    return _axis_from(lower, upper, cs, ss, brk, resolution * math.floor(extent / resolution))
+
+
+def _axis_from(lower: float, upper: float, cs: list[float], ss: list[float], brk: list[float],
+               reach: float) -> AxisMap:
+    """:func:`_axis_1d` from the support, the modes' centres and scales, the breaks inside the
+    support and the boxes' half-width in scales."""
+    a, b = upper, lower
+    for c, s in zip(cs, ss):
+        a, b = min(a, c + s * -reach), max(b, c + s * reach)
     a, b = max(lower, a), min(upper, b)
     if brk:
         a, b = min(a, min(brk)), max(b, max(brk))
@@ -279,7 +431,9 @@ def _axis_1d(hints: Sequence[Hints], extent: float, resolution: float) -> AxisMa
         a = lower
     if math.isfinite(upper):
         b = upper
-    return _axis_map(lower, upper, a, b if b > a else a + max(1.0, abs(a)) * 1e-8, bool(brk))
+    b = b if b > a else a + max(1.0, abs(a)) * 1e-8
+    # a core with the identity where the smooth whole-line map would misplace a narrow mode
+    return _axis_map(lower, upper, a, b, bool(brk) or _line_map_loses(a, b, cs, ss))
 
 
 def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) -> Domain:
@@ -294,7 +448,17 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
         centers += h.centers[:, 0].tolist()
         scales += h.scales[:, 0].tolist()
         brk += h.breaks[0].tolist()
+    for c, s in zip(centers, scales):
+        if not s >= MIN_ULPS_PER_SCALE * math.ulp(c):
+            _check_resolvable(np.array([c]), np.array([s]))
     grid = sorted(c + s * o for c, s in zip(centers, scales) for o in offsets)
+    base = sorted(grid + [x for x in brk if lower < x < upper]) if brk else grid
+    far = (base[-1] - base[0]) / 8.0  # where no next point: grade up to the tail map's scale
+    graded = []
+    for c, s in zip(centers, scales):
+        graded += _graded(c, s, offsets[-1], resolution, base, far)
+    if graded:
+        grid = sorted(grid + graded)
     # Merge grid points closer than a tiny fraction of the finest scale (coinciding modes); the
     # breaks are kept exactly and grid points next to them dropped.
     gap = 1e-3 * resolution * min(scales)
@@ -306,7 +470,7 @@ def _make_domain_1d(hints: Sequence[Hints], extent: float, resolution: float) ->
             last = x
     if brk:
         pts = sorted(pts + brk)
-    ax = _axis_1d(hints, extent, resolution)
+    ax = _axis_from(lower, upper, centers, scales, brk, offsets[-1])
     t_lo, t_hi = ax.t_range
     inner = ax.inverse(np.array(pts)) if pts else np.empty(0)
     if ax.kind == "line":  # the points are sorted and strictly inside (-1, 1)
@@ -366,15 +530,26 @@ def make_batch_domain(hints: Sequence[Hints], members: int, *, extent: float = E
             b.append(hb)
             bm.append(h.members[1])
     c, s, cm = np.concatenate(c), np.concatenate(s), np.concatenate(cm)
+    _check_resolvable(c, s, cm)
     core = ax.core_edges()  # where the map changes formula: edges of every element
     b = np.concatenate(b + [np.tile(core, members)])
     bm = np.concatenate(bm + [np.repeat(every, core.size)])
     finest = np.full(members, np.inf)
     np.minimum.at(finest, cm, s)
     gap = 1e-3 * resolution * finest  # grid points closer than this are merged (coinciding modes)
-    x = np.concatenate([(c[:, None] + s[:, None] * offsets).ravel(), b])
-    mem = np.concatenate([np.repeat(cm, offsets.size), bm])
-    brk = np.concatenate([np.zeros(c.size * offsets.size, dtype=bool), np.ones(b.size, dtype=bool)])
+    x = [(c[:, None] + s[:, None] * offsets).ravel()]
+    mem = [np.repeat(cm, offsets.size)]
+    # graded cells beyond each mode's box (see _graded)
+    px, pm = np.concatenate([x[0], b]), np.concatenate([mem[0], bm])
+    keep = (px > lower) & (px < upper)
+    px, pm = px[keep], pm[keep]
+    gx, gm = _graded_batch(c, s, cm, px, pm, k * resolution, resolution, (px.max() - px.min()) / 8.0)
+    x.append(gx)
+    mem.append(gm)
+    grid_n = sum(v.size for v in x)
+    x = np.concatenate(x + [b])
+    mem = np.concatenate(mem + [bm])
+    brk = np.concatenate([np.zeros(grid_n, dtype=bool), np.ones(b.size, dtype=bool)])
     inside = (x > lower) & (x < upper)
     x, mem, brk = x[inside], mem[inside], brk[inside]
     order = np.lexsort((~brk, x, mem))  # by element, then x; a break before a grid point at the same x
@@ -697,11 +872,18 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
             vol = half
             x, jac = domain.to_x(t)
+            # the position error grows with |x - o| on either side of the origin: largest at a
+            # cell's ends
+            d_ends = domain.axes[0].position_error(x.reshape(m, p)[:, ::p - 1])
+            delta = np.maximum(d_ends[:, 0], d_ends[:, 1])
         else:
             # the tensor rule's points: map each axis's q nodes per cell, then take products
             q = rule.axis_nodes.shape[0]
             x0, j0 = domain.axes[0].forward(mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes)
             x1, j1 = domain.axes[1].forward(mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes)
+            delta = np.stack([domain.axes[0].position_error(x0[:, ::q - 1]).max(axis=1),
+                              domain.axes[1].position_error(x1[:, ::q - 1]).max(axis=1)],
+                             axis=1)  # (m, 2), from each cell's end nodes
             x = np.empty((m, q, q, 2))
             x[..., 0] = x0[:, :, None]
             x[..., 1] = x1[:, None, :]
@@ -722,7 +904,7 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
     absint = sums[:, k:2 * k, 0]
     # Nodes are rounded to doubles: a position error of an ulp of |x| moves the rule's result by
     # about (that error / the cell's width) of the integral of |f| over the cell.
-    noise = sums[:, 2 * k:, 0] + absint * _position_error(x, m, p)[:, None]
+    noise = sums[:, 2 * k:, 0] + absint * _position_error(x, delta, m, p)[:, None]
     if lo.ndim == 1:
         dir_err = err[:, :, None]
     else:
@@ -755,18 +937,20 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
                   np.zeros(m, dtype=bool), owner, inf_sign)
 
 
-def _position_error(x: np.ndarray, m: int, p: int) -> np.ndarray:
-    """Per cell: one ulp of the largest |x| in it over its width (summed over axes), from the
-    cell's first and last nodes (its lowest and highest in every coordinate)."""
+def _position_error(x: np.ndarray, delta: np.ndarray, m: int, p: int) -> np.ndarray:
+    """Per cell: the largest rounding error of its nodes' positions (``delta``, from
+    :meth:`AxisMap.position_error`; per cell (m,) in 1-D, per cell and axis (m, 2) in 2-D) over its
+    width (summed over axes), the width from the cell's first and last nodes (its lowest and
+    highest in every coordinate)."""
     with np.errstate(all="ignore"):
         if x.ndim == 1:
             xc = x.reshape(m, p)
             first, last = xc[:, 0], xc[:, -1]
-            rel = _EPS * np.maximum(np.abs(first), np.abs(last)) / (last - first)
+            rel = delta / (last - first)
         else:
             xc = x.reshape(m, p, 2)
             first, last = xc[:, 0, :], xc[:, -1, :]
-            rel = (_EPS * np.maximum(np.abs(first), np.abs(last)) / (last - first)).sum(axis=1)
+            rel = (delta / (last - first)).sum(axis=1)
     return np.where(np.isfinite(rel), rel, 0.0)
 
 

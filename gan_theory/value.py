@@ -256,4 +256,4 @@ def criterion(p_data: DensityLike, p_g: DensityLike, *, atol: float | None = Non
     dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"), batch=True)
     eps = (dp.eps, dq.eps)
     return pair_integral(dp, dq, lambda x, lp, lq: criterion_terms(lp, lq, eps), atol=atol, rtol=rtol,
-                         label="C(G)")
+                         label="C(G)", shift_invariant=True)
