@@ -760,9 +760,13 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
         hopeless = finite & (floor > tol)
         if hopeless.any():
             b, c = np.argwhere(hopeless)[0]
+            # Unresolved as well (the quadrature error is above the tolerance too): the growing
+            # value may be a divergence rather than a tight tolerance, so both are said.
+            unresolved = (f"; the quadrature error {quad_err[b, c]:.3g} is above the tolerance too, so the "
+                          f"integrand may be singular or the integral infinite" if quad_err[b, c] > tol[b, c] else "")
             raise fail(b, c, f": the floating-point error of the integrand alone is {floor[b, c]:.3g}, above the "
                              f"tolerance max(atol, rtol*|value|) = {tol[b, c]:.3g} (value {value[b, c]:.17g}); "
-                             f"loosen atol/rtol")
+                             f"loosen atol/rtol{unresolved}")
         # Bisect, for each unfinished component of each integral, all but the smallest-error
         # cells whose errors add up to at most half of what the tolerance leaves.
         split = must.copy()
