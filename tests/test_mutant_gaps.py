@@ -164,3 +164,170 @@ def test_cli_reads_comma_separated_values_as_tuples():
     assert args.cfg_d_hidden == (8, 4)
     assert args.cfg_betas == (0.5, 0.9)
     assert args.cfg_steps == 7
+
+
+def test_cosine_schedule_is_torch_cosine_annealing():
+    """Catches T22 (schedule not applied) and T23 (half a period): the learning rate the
+    trainer's optimizers use at each step equals torch's CosineAnnealingLR with
+    eta_min = lr_final * lr and T_max = steps."""
+    from gan_theory.training.loop import Trainer
+
+    steps, lr, final = 8, 1e-2, 0.1
+    cfg = TrainConfig(generator="affine", steps=steps, ensemble=1, lr_g=lr, lr_d=lr, lr_schedule="cosine",
+                      lr_final=final, device="cpu", dtype="float64", d_hidden=(4,), log_every=100)
+    trainer = Trainer(gt.toys.gaussian(), cfg)
+    w = torch.zeros(1, requires_grad=True)
+    ref_opt = torch.optim.SGD([w], lr=lr)
+    ref = torch.optim.lr_scheduler.CosineAnnealingLR(ref_opt, T_max=steps, eta_min=final * lr)
+    for _ in range(steps):
+        trainer.step()  # the step's learning rate is set at its start
+        chunk = trainer.chunks[0]
+        expected = ref.get_last_lr()[0]
+        assert float(chunk.opt_g.lr[0]) == pytest.approx(expected, rel=1e-12)
+        assert float(chunk.opt_d.lr[0]) == pytest.approx(expected, rel=1e-12)
+        ref_opt.step()
+        ref.step()
+
+
+def test_d_steps_discriminator_updates_per_generator_step(monkeypatch):
+    """Catches T24: Algorithm 1 makes k = d_steps discriminator updates per generator update."""
+    from gan_theory.training.loop import Trainer
+
+    cfg = TrainConfig(generator="affine", steps=2, ensemble=1, d_steps=3, device="cpu", dtype="float64",
+                      d_hidden=(4,), log_every=100)
+    trainer = Trainer(gt.toys.gaussian(), cfg)
+    chunk = trainer.chunks[0]
+    calls = {"d": 0, "g": 0}
+    for key, opt in (("d", chunk.opt_d), ("g", chunk.opt_g)):
+        real = opt.step
+
+        def counted(*a, _real=real, _key=key, **k):
+            calls[_key] += 1
+            return _real(*a, **k)
+
+        monkeypatch.setattr(opt, "step", counted)
+    trainer.step()
+    trainer.step()
+    assert calls == {"d": 6, "g": 2}
+
+
+def test_optimizers_take_their_settings_from_the_config():
+    """Catches T25 and T26: the configured Adam betas and SGD momentum reach the optimizers."""
+    from gan_theory.training.loop import Trainer
+
+    base = dict(generator="affine", steps=1, ensemble=1, device="cpu", d_hidden=(4,))
+    adam = Trainer(gt.toys.gaussian(), TrainConfig(optimizer="adam", betas=(0.3, 0.8), **base)).chunks[0]
+    assert adam.opt_g.betas == (0.3, 0.8) and adam.opt_d.betas == (0.3, 0.8)
+    sgd = Trainer(gt.toys.gaussian(), TrainConfig(optimizer="sgd", momentum=0.7, **base)).chunks[0]
+    assert sgd.opt_g.momentum == 0.7 and sgd.opt_d.momentum == 0.7
+
+
+def test_a_claim_that_crashes_fails():
+    """Catches C05: a check that raises before producing any route is an ERROR, not a pass."""
+    from gan_theory.claims import CheckContext, run_one
+    from gan_theory.claims.base import Claim
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    res = run_one(Claim("GX", "t", "s", "src", broken), CheckContext())
+    assert not res.passed
+    assert res.verdict == "ERROR" and "boom" in res.error
+
+
+def test_kl_terms_where_p_is_much_smaller_than_q():
+    """Catches E07: the integrand's branch for p << q (log p - log q < -1), checked pointwise
+    against mpmath (p log(p/q) + q - p at 40 digits)."""
+    import mpmath as mp
+
+    from gan_theory.logspace import kl_terms
+
+    mp.mp.dps = 40
+    lp = np.array([-3.0, -40.0, -1.5, -700.0])
+    lq = np.array([0.0, -1.0, -0.2, -2.0])
+    v, _ = kl_terms(lp, lq)
+    for i in range(lp.size):
+        p, q = mp.exp(mp.mpf(lp[i])), mp.exp(mp.mpf(lq[i]))
+        ref = p * mp.log(p / q) + q - p
+        assert abs(v[i] - ref) <= 1e-15 * abs(ref), (lp[i], lq[i])
+
+
+def test_minimax_generator_loss_is_minus_bce_with_target_zero():
+    """Catches T06: the minimax loss is mean log(1 - D(G(z))) = -BCE(l, target 0) (torch's BCE
+    from logits), and its gradient in l is -sigmoid(l) (it vanishes as D(G(z)) -> 0)."""
+    import torch.nn.functional as F
+
+    from gan_theory.training.losses import generator_loss
+
+    l = torch.tensor([[-30.0, -2.0, 0.0, 1.5, 25.0]], dtype=torch.float64, requires_grad=True)
+    ours = generator_loss(l, "minimax")
+    ref = -F.binary_cross_entropy_with_logits(l.detach(), torch.zeros_like(l), reduction="none").mean(-1)
+    assert torch.allclose(ours.detach(), ref, rtol=1e-15, atol=0)
+    ours.sum().backward()
+    assert torch.allclose(l.grad, -torch.sigmoid(l.detach()) / l.shape[-1], rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["non_saturating", "minimax"])
+def test_trainer_uses_the_configured_generator_loss(kind, monkeypatch):
+    """Catches T10: the trainer's generator steps use config.loss (G7 missed a trainer that
+    always used the minimax loss)."""
+    from gan_theory.training import loop
+
+    seen = []
+    real = loop.generator_loss
+
+    def spy(logits, k):
+        seen.append(k)
+        return real(logits, k)
+
+    monkeypatch.setattr(loop, "generator_loss", spy)
+    cfg = TrainConfig(generator="affine", steps=2, ensemble=1, loss=kind, device="cpu", d_hidden=(4,), log_every=100)
+    trainer = loop.Trainer(gt.toys.gaussian(), cfg)
+    trainer.step()
+    trainer.step()
+    assert seen == [kind, kind]
+
+
+def test_a_route_with_a_nan_value_fails():
+    """Catches C04: ``within`` passes only for value <= tolerance; NaN (a failed computation)
+    fails, and so does inf."""
+    from gan_theory.claims.base import within
+
+    assert within("r", "m", 0.5, 1.0, "src").passed
+    assert not within("r", "m", math.nan, 1.0, "src").passed
+    assert not within("r", "m", math.inf, 1.0, "src").passed
+    assert not within("r", "m", 1.5, 1.0, "src").passed
+
+
+def test_an_erratum_needs_its_stated_form_to_fail():
+    """Catches C02: an erratum passes only when the stated form fails and the corrected one
+    holds; a stated form that holds means the erratum is wrong."""
+    from gan_theory.claims.base import Erratum, within
+
+    ok, bad = within("r", "m", 0.0, 1.0, "src"), within("r", "m", 2.0, 1.0, "src")
+    assert Erratum("s", "c", bad, ok).passed
+    assert not Erratum("s", "c", ok, ok).passed
+    assert not Erratum("s", "c", bad, bad).passed
+
+
+def test_a_non_finite_gradient_with_a_finite_loss_stops_the_member():
+    """Catches T14: the guard looks at the gradients too. Member 1's loss sqrt(w - w) is 0 but
+    its gradient is 0 * inf = NaN; member 1 is stopped with its parameters unchanged, member 0
+    takes its step."""
+    from gan_theory.training.loop import Trainer
+
+    cfg = TrainConfig(generator="affine", optimizer="sgd", steps=1, ensemble=2, lr_g=0.1, device="cpu",
+                      dtype="float64", d_hidden=(4,))
+    trainer = Trainer(gt.toys.gaussian(), cfg)
+    chunk = trainer.chunks[0]
+    params = [p for p in chunk.generator.parameters()]
+    before = [p.detach().clone() for p in params]
+    loss0 = sum(((p[0] - 0.37) ** 2).sum() for p in params)
+    loss1 = sum(torch.sqrt(p[1] - p[1]).sum() for p in params)
+    loss = torch.stack([loss0, loss1])
+    assert bool(torch.isfinite(loss).all())
+    trainer._apply(chunk, chunk.opt_g, params, loss, "generator")
+    assert list(trainer.stopped) == [1] and not bool(trainer.active[1]) and bool(trainer.active[0])
+    for p, b in zip(params, before):
+        assert torch.equal(p.detach()[1], b[1])
+        assert not torch.equal(p.detach()[0], b[0])
