@@ -15,7 +15,7 @@ Usage::
 
     python tools/mutants.py                 # the whole catalogue
     python tools/mutants.py --list          # the catalogue, without running it
-    python tools/mutants.py --only T01,E03 -j 2 --json mutants.json
+    python tools/mutants.py --only T01,E03 -j 2 --json mutants.json --timeout 120
 
 The exit status is 0 only when every selected mutant is caught; 1 when any survived, is stale
 or ended in an error. A mutant whose tests run past its timeout counts as caught (a planted
@@ -37,12 +37,12 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-__all__ = ["CATALOGUE", "Mutant", "Outcome", "apply", "main", "repo_files", "run_mutant"]
+__all__ = ["CATALOGUE", "Mutant", "Outcome", "apply", "main", "repo_files", "run_catalogue", "run_mutant"]
 
 
 @dataclass(frozen=True)
@@ -549,8 +549,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="mutants run at once (default 1)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="seconds for each run of a selection, instead of each entry's own (600 by default)")
     args = parser.parse_args(argv)
     mutants = select(args.only)
+    if args.timeout is not None:
+        if not args.timeout > 0:
+            raise SystemExit(f"mutants: --timeout: expected a positive number of seconds, got {args.timeout}")
+        mutants = [replace(m, timeout=args.timeout) for m in mutants]
     if args.list:
         for m in mutants:
             print(f"{m.id:<5} {m.area:<8} {m.file:<40} {m.description}")
