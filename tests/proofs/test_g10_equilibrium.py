@@ -2,6 +2,8 @@
 Dirac-GAN shows that existence does not give convergence."""
 
 import pytest
+
+import gan_theory as gt
 import torch
 
 from _util import assert_claim_passes
@@ -24,9 +26,10 @@ def test_g10_logit_routes_fail_for_a_discriminator_that_is_not_one_half():
 
 
 def test_g10_logit_routes_read_logits_as_logits():
-    """Logit 0 is D = 1/2; read as a probability it would be D = 0 and V = -inf: the route fails."""
-    routes = g10.saddle_routes(d_best=g10._zero_logit, logits=False)
-    assert not all(r.passed for r in routes)
+    """Logit 0 is D = 1/2; read as a probability it is D = 0 where p_data > 0, so log D = -inf:
+    value_function refuses it (issue 9: a probability of exactly 0 is never silently -inf)."""
+    with pytest.raises(gt.AccuracyError, match="returned exactly 0"):
+        g10.saddle_routes(d_best=g10._zero_logit, logits=False)
 
 
 def test_g10_dirac_route_uses_the_trainers_losses_and_fails_for_a_frozen_discriminator():
