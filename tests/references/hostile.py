@@ -37,7 +37,7 @@ DPS = 40
 F64 = torch.float64
 LOCATION_FAMILIES = ("normal", "laplace", "cauchy", "studentt")
 _REF_RTOL = mp.mpf("1e-26")
-_REF_FLOOR = mp.mpf("1e-6")
+_REF_FLOOR = mp.mpf("1e-40")  # times _REF_RTOL: an absolute floor of 1e-66
 _MAXDEGREE = 6
 _GL_DEGREE = 4
 
@@ -303,22 +303,29 @@ def _breaks(d: Dist, fr: _Frame) -> list:
     for end in (lo, hi):
         if mp.isfinite(end):
             pts.append(fr.t_of(end))
-    heavy = d.tail_df() != mp.inf
-    mults = [0, 1, 4, 12, 40] + ([1e3, 1e5, 1e8] if heavy else [])
     if d.family == "mixture":
         for comp in d.components:
             pts += _breaks(comp, fr)
         return pts
     if d.family in LOCATION_FAMILIES:
+        # beyond the last point the tail must be negligible (1e-31 of the mass) or the interval
+        # that follows would have to find a narrow component's tail at its very end
         loc, scale = d.params[-2], d.params[-1]
         c = (mp.mpf(loc) - fr.c) / fr.S
         s = mp.mpf(scale) / fr.S
+        if d.family == "normal":
+            mults = [0, 1, 4, 12]  # e^-72
+        elif d.family == "laplace":
+            mults = [0, 1, 4, 12, 40, 72]  # e^-72
+        else:  # algebraic tails: every decade out to 1e8 of the pair's largest scale
+            top = int(mp.ceil(mp.log10(mp.mpf(10) ** 8 / s))) if s < 1 else 8
+            mults = [0, 1, 4, 12, 40] + [mp.mpf(10) ** k for k in range(2, max(top, 2) + 1)]
         pts += [c + sgn * m * s for m in mults for sgn in (-1, 1)]
     elif d.family == "gamma":
         a, rate = mp.mpf(d.params[0]), mp.mpf(d.params[1])
         sd = mp.sqrt(a) / rate
         mean = a / rate
-        pts += [fr.t_of(mean + m * sd) for m in (-3, -1, 0, 1, 4, 12, 40) if mean + m * sd > 0]
+        pts += [fr.t_of(mean + m * sd) for m in (-3, -1, 0, 1, 4, 12, 40, 80) if mean + m * sd > 0]
         pts += [fr.t_of(v / rate) for v in (mp.mpf("1e-6"), mp.mpf("0.01"), 1)]
     elif d.family == "beta":
         pts += [fr.t_of(v) for v in (mp.mpf("0.01"), mp.mpf("0.5"), mp.mpf("0.99"))]
@@ -369,7 +376,7 @@ def _quad1(fn, a, b):
     the work), tanh-sinh where that does not converge (end singularities, infinite ends)."""
     if mp.isfinite(a) and mp.isfinite(b):
         v, e = mp.quad(fn, [a, b], error=True, method="gauss-legendre", maxdegree=_GL_DEGREE)
-        if e <= _REF_RTOL * 1e-3 * (abs(v) + _REF_FLOOR * 1e-6):
+        if e <= _REF_RTOL * 1e-3 * (abs(v) + _REF_FLOOR):
             return v, e
     return mp.quad(fn, [a, b], error=True, maxdegree=_MAXDEGREE)
 
@@ -429,24 +436,51 @@ def _pair_integral(p: Dist, q: Dist, integrand, union=True, extra_breaks=None):
         return _quad(fn, grid, fr.S)
 
 
-def _xlogy_terms(lp, lq):
-    """``(p log(2p/(p+q)) + q log(2q/(p+q))) / 2`` from the logs (the JSD integrand)."""
+def _g_jsd(u):
+    """``g(u) = u tanh(u) - log cosh(u) >= 0`` (``= u^2/2 + O(u^4)``), with enough extra bits
+    that the cancellation for small ``u`` costs nothing; exactly 0 at ``u = 0``."""
+    if u == 0:
+        return mp.mpf(0)
+    u = abs(u)
+    if u > 40:
+        return u * (mp.tanh(u) - 1) + mp.log(2) - mp.log1p(mp.exp(-2 * u))
+    extra = min(4000, max(0, int(-2 * mp.log(u, 2))) + 20)
+    with mp.extraprec(extra):
+        return +(u * mp.tanh(u) - mp.log(mp.cosh(u)))
+
+
+def _jsd_terms(lp, lq):
+    """JSD integrand ``m g((log p - log q) / 2)``, ``m = (p + q) / 2`` (equal to
+    ``(p log(2p/(p+q)) + q log(2q/(p+q))) / 2``): non-negative, exactly 0 where ``p = q``."""
     if lp == -mp.inf and lq == -mp.inf:
         return mp.mpf(0)
-    lm = mp.log((mp.exp(lp) + mp.exp(lq)) / 2)
+    m = (mp.exp(lp) + mp.exp(lq)) / 2
+    if lp == -mp.inf or lq == -mp.inf:
+        return m * mp.log(2)
+    return m * _g_jsd((lp - lq) / 2)
+
+
+def _softplus(z):
+    """``log(1 + e^z)`` without cancellation."""
+    return mp.log1p(mp.exp(z)) if z < 0 else z + mp.log1p(mp.exp(-z))
+
+
+def _criterion_terms(lp, lq):
+    """``p log(p/(p+q)) + q log(q/(p+q)) = -p softplus(lq - lp) - q softplus(lp - lq)``:
+    both terms <= 0, no cancellation."""
     out = mp.mpf(0)
     if lp != -mp.inf:
-        out += mp.exp(lp) * (lp - lm)
+        out -= mp.exp(lp) * (_softplus(lq - lp) if lq != -mp.inf else 0)
     if lq != -mp.inf:
-        out += mp.exp(lq) * (lq - lm)
-    return out / 2
+        out -= mp.exp(lq) * (_softplus(lp - lq) if lp != -mp.inf else 0)
+    return out
 
 
 def jsd(p: Dist, q: Dist, closed_form: bool = True):
     """JSD(p || q) in nats (uniform pairs: closed form)."""
     if closed_form and p.family == q.family == "uniform":
         return _jsd_uniform(p, q)
-    return _pair_integral(p, q, _xlogy_terms)
+    return _pair_integral(p, q, _jsd_terms)
 
 
 def jensen_shannon(p: Dist, q: Dist):
@@ -479,18 +513,7 @@ def criterion(p: Dist, q: Dist):
         if p.family == q.family == "uniform":
             return -mp.log(4) + 2 * _jsd_uniform(p, q)
 
-    def integrand(lp, lq):
-        if lp == -mp.inf and lq == -mp.inf:
-            return mp.mpf(0)
-        ls = mp.log(mp.exp(lp) + mp.exp(lq))
-        out = mp.mpf(0)
-        if lp != -mp.inf:
-            out += mp.exp(lp) * (lp - ls)
-        if lq != -mp.inf:
-            out += mp.exp(lq) * (lq - ls)
-        return out
-
-    return _pair_integral(p, q, integrand)
+    return _pair_integral(p, q, _criterion_terms)
 
 
 def kl_is_infinite(p: Dist, q: Dist) -> bool:
