@@ -20,6 +20,15 @@ modes, scales, support ends and crossings). Each example must
 * for an infinite truth (KL with mass of p where q vanishes, or tails of p too heavy for q;
   chi^2 with q too narrow; W1 with tails of index <= 1): return ``inf``.
 
+The comparison allows, beyond ``error``, only the reference's own accuracy (relative 1e-21,
+absolute 1e-60) and the distance from the truth to the nearest float. Any other exception
+(a ValueError for a valid density, say) fails the example. A draw whose reference cannot
+certify its own accuracy is replaced (``reject()``); on today's code that was 8 of 500.
+
+Failures are expected until the fixes of issue 9 are merged: on the base commit, 105 of 500
+examples fail (listed by class in the branch report). ``tests/references/hostile_survey.py``
+runs N examples without stopping at the first failure and writes each one as a JSON line.
+
 The default run draws 50 examples; ``pytest --slow`` runs 500 more (both derandomised by the
 profile in tests/conftest.py).
 """
@@ -31,7 +40,7 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
 import gan_theory as gt
@@ -148,8 +157,8 @@ def cases(draw):
 
 # --- the check --------------------------------------------------------------------------------
 # The references' own accuracy (tests/references/hostile.py checks its quadratures against
-# this): relative 1e-26 with an absolute floor of 1e-66; the slack allowed below is wider.
-REF_RTOL, REF_ATOL = mp.mpf("1e-25"), mp.mpf("1e-60")
+# this): relative 1e-22 with an absolute floor of 1e-62; the slack allowed below is wider.
+REF_RTOL, REF_ATOL = mp.mpf("1e-21"), mp.mpf("1e-60")
 
 
 def _problems(value: float, error: float, truth) -> list[str]:
@@ -214,7 +223,12 @@ def _describe(name: str, pairs: list, batched: bool) -> str:
 def _check(case) -> None:
     name, pairs, batched = case
     note(_describe(name, pairs, batched))
-    outcome, problems, truths = evaluate(name, pairs, batched)
+    try:
+        outcome, problems, truths = evaluate(name, pairs, batched)
+    except H.ReferenceAccuracyError:
+        # the mpmath reference could not certify its own accuracy (8 of 500 draws of the survey,
+        # all with heavy tails): such a draw judges nothing, so hypothesis replaces it
+        reject()
     note(f"truths: {[mp.nstr(t, 17) for t in truths]}; outcome {outcome}")
     assert not problems, _describe(name, pairs, batched) + "\n" + "\n".join(problems)
 

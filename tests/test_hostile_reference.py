@@ -31,7 +31,7 @@ def _mp_digits():
         yield
 
 
-TINY = mp.mpf("1e-25")  # the references' own accuracy is far below this (checked in _quad)
+TINY = mp.mpf("1e-21")  # the references' own accuracy is below this (checked in _quad)
 
 
 def _close(a, b, tol=mp.mpf("1e-24")):

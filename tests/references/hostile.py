@@ -36,8 +36,8 @@ import torch.distributions as td
 DPS = 40
 F64 = torch.float64
 LOCATION_FAMILIES = ("normal", "laplace", "cauchy", "studentt")
-_REF_RTOL = mp.mpf("1e-26")
-_REF_FLOOR = mp.mpf("1e-40")  # times _REF_RTOL: an absolute floor of 1e-66
+_REF_RTOL = mp.mpf("1e-22")
+_REF_FLOOR = mp.mpf("1e-40")  # times _REF_RTOL: an absolute floor of 1e-62
 _MAXDEGREE = 6
 _GL_DEGREE = 4
 
