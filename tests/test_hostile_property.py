@@ -25,8 +25,9 @@ absolute 1e-60) and the distance from the truth to the nearest float. Any other 
 (a ValueError for a valid density, say) fails the example. A draw whose reference cannot
 certify its own accuracy is replaced (``reject()``); on today's code that was 8 of 500.
 
-Failures are expected until the fixes of issue 9 are merged: on the base commit, 105 of 500
-examples fail (listed by class in the branch report). ``tests/references/hostile_survey.py``
+Failures are expected until the fixes of issue 9 are merged: on the base commit, 97 of 500
+examples fail (69 wrong values or 0 ± 0, 28 ValueErrors for valid densities; listed by class in
+the report on issue 9). ``tests/references/hostile_survey.py``
 runs N examples without stopping at the first failure and writes each one as a JSON line.
 
 The default run draws 50 examples; ``pytest --slow`` runs 500 more (both derandomised by the
