@@ -421,14 +421,13 @@ def _quad(fn, pts: list, scale=1):
 
 
 # --- the quantities ---------------------------------------------------------------------------
-def _pair_integral(p: Dist, q: Dist, integrand, union=True, extra_breaks=None):
+def _pair_integral(p: Dist, q: Dist, integrand):
+    """integral over the union of the supports of ``integrand(log p, log q)``."""
     with mp.workdps(_dps(p, q)):
         fr = _Frame([p, q])
         ep, eq = _Eval(p, fr), _Eval(q, fr)
-        lo, hi = _support_t([p, q] if union else [p], fr, True)
+        lo, hi = _support_t([p, q], fr, True)
         grid = _grid([p, q], fr, lo, hi)
-        if extra_breaks is not None:
-            grid = sorted(set(grid + extra_breaks(ep, eq, grid)))
 
         def fn(t):
             return integrand(ep.logpdf(t), eq.logpdf(t))
