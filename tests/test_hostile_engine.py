@@ -439,6 +439,18 @@ def test_unresolvable_locations_raise():
         gt.jsd(mvn_p, mvn_q)
 
 
+def test_unresolvable_negative_locations_raise():
+    # The same refusals at -1e20 (the float spacing there is 16384 too): the resolution check
+    # must use |x|, or a negative location would pass it and its mass be missed.
+    with pytest.raises(gt.AccuracyError, match="float spacings"):
+        gt.jsd(scipy.stats.norm(-C, 1.0), scipy.stats.norm(-C, 2.0))
+    p, q = td.Normal(t(-C), t(1.0)), td.Normal(t(-C), t(2.0))
+    with pytest.raises(gt.AccuracyError, match="float spacings"):
+        gt.value_function(gt.OptimalDiscriminator(p, q), p, q)
+    with pytest.raises(gt.AccuracyError, match="float spacings"):
+        gt.jsd(td.Normal(t(0.0), t(1.0)), td.Normal(t(-C), t(1.0)))
+
+
 # --------------------------------------------------------------------------------------------
 # 3. Large scale ratios
 # --------------------------------------------------------------------------------------------
