@@ -5,7 +5,8 @@ point but its centre: every quadrature node rounds onto the same few representab
 ``JSD(Normal(1e20, 1) || Normal(1e20, 2))`` is a perfectly well-defined number, the same as
 ``JSD(Normal(0, 1) || Normal(0, 2))``: the quantities integrated here (JSD, KL, C(G),
 f-divergences, W1) depend only on the densities' positions relative to each other. For
-location families the pair is therefore rebuilt with every location shifted by a common centre
+location families (the torch ones listed in :func:`_shifted`, and every frozen continuous
+scipy.stats distribution: all are location-scale families) the pair is therefore rebuilt with every location shifted by a common centre
 ``c``, ``loc - c`` computed exactly (the shift is used only when every subtraction is exact,
 checked with the error term of Knuth's TwoSum), and integrated in ``t = x - c``.
 
@@ -44,6 +45,7 @@ import numpy as np
 import torch
 import torch.distributions as td
 
+from ._scipybridge import scipy_loc_scale
 from .densities import Density, as_density, is_scipy_frozen
 
 __all__ = ["oblique", "recentre"]
@@ -141,13 +143,31 @@ def recentre(p: Density, q: Density, batch: int | None = None) -> tuple[Density,
                for c, s in zip(h.centers.ravel().tolist(), h.scales.ravel().tolist())):
             return p, q
     shift = _centres(p, q, batch)
-    if shift is None or p.dist is None or q.dist is None:
+    if shift is None:
         return p, q
     c = shift if isinstance(shift, float) else torch.from_numpy(shift)
-    sp, sq = _shifted(p.dist, c), _shifted(q.dist, c)
+    sp, sq = _moved(p, c), _moved(q, c)
     if sp is None or sq is None:
         return p, q
-    return as_density(sp, p.name, batch=True), as_density(sq, q.name, batch=True)
+    return sp, sq
+
+
+def _moved(d: Density, c: float | torch.Tensor) -> Density | None:
+    """The density ``d`` moved by ``-c`` exactly, or ``None`` where that cannot be done.
+
+    A frozen scipy.stats distribution is a location-scale family (its density is
+    ``pdf_0((x - loc) / scale) / scale``): it is rebuilt with ``loc - c`` (one shift only, not a
+    batch of them)."""
+    if is_scipy_frozen(d.source):
+        if not isinstance(c, float):
+            return None
+        shapes, loc, scale = scipy_loc_scale(d.source)
+        new = _minus(torch.tensor(loc, dtype=torch.float64), c)
+        return None if new is None else as_density(d.source.dist(*shapes, loc=float(new), scale=scale), d.name)
+    if d.dist is None:
+        return None
+    moved = _shifted(d.dist, c)
+    return None if moved is None else as_density(moved, d.name, batch=True)
 
 
 #: A Gaussian whose thinnest direction is narrower than its thinnest axis by this factor is
