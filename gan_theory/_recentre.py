@@ -6,7 +6,8 @@ point but its centre: every quadrature node rounds onto the same few representab
 ``JSD(Normal(0, 1) || Normal(0, 2))``: the quantities integrated here (JSD, KL, C(G),
 f-divergences, W1) depend only on the densities' positions relative to each other. For
 location families (the torch ones listed in :func:`_shifted`, and every frozen continuous
-scipy.stats distribution: all are location-scale families) the pair is therefore rebuilt with every location shifted by a common centre
+scipy.stats distribution: all are location-scale families) the pair is therefore rebuilt
+with every location shifted by a common centre
 ``c``, ``loc - c`` computed exactly (the shift is used only when every subtraction is exact,
 checked with the error term of Knuth's TwoSum), and integrated in ``t = x - c``.
 

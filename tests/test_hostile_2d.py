@@ -166,7 +166,8 @@ def test_unresolvable_2d_message_fits_the_dimension():
     centre (which does not exist in 2-D) is not offered (it was, for ring(std=1e-300) and a
     Gaussian at 1e20)."""
     mvn = MultivariateNormal(T([1e20, 0.0]), torch.eye(2, dtype=_F64))
-    for p, q in ((gt.toys.ring(std=1e-300), gt.toys.ring()), (mvn, MultivariateNormal(T([1e20, 0.0]), 4 * torch.eye(2, dtype=_F64)))):
+    wide = MultivariateNormal(T([1e20, 0.0]), 4 * torch.eye(2, dtype=_F64))
+    for p, q in ((gt.toys.ring(std=1e-300), gt.toys.ring()), (mvn, wide)):
         with pytest.raises(AccuracyError, match="float spacings") as info:
             gt.jsd(p, q)
         assert "1-D" not in str(info.value) and "shared centre" not in str(info.value)
