@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.distributions as td
 
-__all__ = ["is_scipy_frozen", "scipy_cdf_sf"]
+__all__ = ["is_scipy_frozen", "scipy_cdf_sf", "scipy_loc_scale"]
 
 CdfSf = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -22,6 +22,17 @@ CdfSf = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 def is_scipy_frozen(obj: Any) -> bool:
     """Whether ``obj`` looks like a frozen scipy.stats distribution."""
     return hasattr(obj, "dist") and hasattr(obj, "rvs") and hasattr(obj, "args") and hasattr(obj, "kwds")
+
+
+def scipy_loc_scale(obj: Any) -> tuple[tuple[float, ...], float, float]:
+    """The shape parameters, ``loc`` and ``scale`` of a frozen continuous scipy.stats distribution.
+
+    Every ``rv_continuous`` is a location-scale family, ``pdf(x) = pdf_0((x - loc) / scale) / scale``
+    with ``pdf_0`` its standard form ``obj.dist(*shapes)``; the parameters are read the way
+    scipy reads them (positional or keyword).
+    """
+    shapes, loc, scale = obj.dist._parse_args(*obj.args, **obj.kwds)
+    return tuple(float(s) for s in shapes), float(loc), float(scale)
 
 
 def _p(v: torch.Tensor) -> np.ndarray:

@@ -36,7 +36,7 @@ import torch.distributions as td
 
 from ._fastpdf import fast_view
 from ._hints import Hints, family_hints, register_hints, torch_hints
-from ._scipybridge import is_scipy_frozen, scipy_cdf_sf
+from ._scipybridge import is_scipy_frozen, scipy_cdf_sf, scipy_loc_scale
 from ._torchconv import check_parameters, parameters, to_float64
 from .results import AccuracyError
 
@@ -217,13 +217,21 @@ def _scipy_density(obj: Any, name: str) -> Density:
         if not np.isfinite(arr):
             raise ValueError(f"{name}: parameters of scipy.stats.{obj.dist.name} must be finite, found {float(arr)}")
     lo, hi = obj.support()
-    q = np.asarray(obj.ppf([0.25, 0.5, 0.75]), dtype=np.float64)
-    if not (lo < hi) or not np.all(np.isfinite(q)):
+    # Every continuous scipy.stats distribution is a location-scale family: its quartiles are
+    # loc + scale * (those of the standard form). Taken from the standard form, the spread is
+    # right even where loc + scale * q rounds onto one float (loc = 1e20, scale = 1).
+    shapes, loc, scale = scipy_loc_scale(obj)
+    q = np.asarray(obj.dist(*shapes).ppf([0.25, 0.5, 0.75]), dtype=np.float64)
+    if not (lo < hi) or not np.all(np.isfinite(q)) or not q[2] > q[0]:
         raise ValueError(f"{name}: scipy.stats.{obj.dist.name} has invalid parameters {obj.args} {obj.kwds}")
-    scale = max((q[2] - q[0]) / 1.349, 1e-300)
-    breaks = np.unique(np.array([b for b in (lo, hi) if np.isfinite(b)] + [q[1]], dtype=np.float64))
+    centre = float(loc + scale * q[1])
+    spread = float(scale * ((q[2] - q[0]) / 1.349))
+    if not spread > 0:
+        raise ValueError(f"{name}: scipy.stats.{obj.dist.name} with scale {scale!r} has a spread that underflows "
+                         f"float64 ({scale!r} * {(q[2] - q[0]) / 1.349!r})")
+    breaks = np.unique(np.array([b for b in (lo, hi) if np.isfinite(b)] + [centre], dtype=np.float64))
     hints = Hints(np.array([lo], dtype=np.float64), np.array([hi], dtype=np.float64),
-                  np.array([[q[1]]]), np.array([[scale]]), (breaks,))
+                  np.array([[centre]]), np.array([[spread]]), (breaks,))
 
     def log_prob(x: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):

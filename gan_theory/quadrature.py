@@ -256,9 +256,11 @@ def _check_resolvable(centers: np.ndarray, scales: np.ndarray, members: np.ndarr
         where = "" if members is None else f" (batch element {int(members[i[0]])})"
         raise AccuracyError(f"the requested accuracy cannot be met{where}: a mode at x = {c!r} has scale {s:.6g}, "
                             f"{s / math.ulp(c) if c else math.inf:.3g} float spacings at that location (at least "
-                            f"{MIN_ULPS_PER_SCALE:g} are needed to resolve it in double precision). Pairs of 1-D "
-                            f"location families whose modes are close to each other are integrated relative to "
-                            f"a shared centre; otherwise move the problem closer to 0")
+                            f"{MIN_ULPS_PER_SCALE:g} are needed to resolve it in double precision). "
+                            + ("Pairs of 1-D location families whose modes are close to each other are integrated "
+                               "relative to a shared centre; otherwise move the problem closer to 0"
+                               if centers.ndim == 1 else "2-D densities are integrated where they are (there is "
+                               "no re-centring in 2-D): move the problem closer to 0 or widen the mode"))
 
 
 def _graded(c: float, s: float, reach: float, resolution: float, base: list[float], far: float) -> list[float]:

@@ -429,9 +429,10 @@ def test_unresolvable_locations_raise():
     p, q = td.Normal(t(C), t(1.0)), td.Normal(t(C), t(2.0))
     with pytest.raises(gt.AccuracyError, match="float spacings"):
         gt.value_function(gt.OptimalDiscriminator(p, q), p, q)
-    # a family the engine cannot re-centre (scipy.stats)
+    # scipy.stats too (re-centred like torch families, see test_scipy_far_from_zero), when the
+    # modes are 1e20 apart
     with pytest.raises(gt.AccuracyError, match="float spacings"):
-        gt.jsd(scipy.stats.norm(C, 1.0), scipy.stats.norm(C, 2.0))
+        gt.jsd(scipy.stats.norm(0.0, 1.0), scipy.stats.norm(C, 1.0))
     # 2-D: not re-centred, refused
     mvn_p = td.MultivariateNormal(t([C, 0.0]), torch.eye(2, dtype=F64))
     mvn_q = td.MultivariateNormal(t([C, 0.0]), 4 * torch.eye(2, dtype=F64))
@@ -493,3 +494,38 @@ def test_distant_kl_quadrature():
     # batched: element 0 distant, element 1 near; KL = (m1 - m2)^2 / 2 for unit scales
     check(gt.kl(td.Normal(t([0.0, 0.0]), t([1.0, 1.0])), td.Normal(t([1e5, 1.0]), t([1.0, 1.0])), method="quadrature"),
           [5e9, 0.5])
+
+
+# --------------------------------------------------------------------------------------------
+# scipy.stats far from 0 (issue 9, item 1, for frozen scipy distributions)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("loc", [1e6, -3e15, C])
+def test_scipy_far_from_zero(loc):
+    """``scipy.stats.norm(loc, 1)`` against ``norm(loc, 2)``: before, the spread was read from
+    quantiles that round onto one float (``a mode at x = 1e+20 has scale 1e-300``), the pair was
+    not re-centred, and even at 1e6 it was refused. Every continuous scipy.stats distribution is
+    a location-scale family, so it is re-centred like the torch families. References: the same
+    pair at 0 (``loc - loc`` is exact) by mpmath, KL in closed form
+    (``log 2 + 1/8 - 1/2``), W1 of Normals with one mean ``(s2 - s1) sqrt(2/pi)``."""
+    p, q = scipy.stats.norm(loc, 1.0), scipy.stats.norm(loc, 2.0)
+    with mp.workdps(40):
+        jsd_ref = ref_jsd(m_normal(0, 1), m_normal(0, 2))
+        kl_ref = float(mp.log(2) + mpf(1) / 8 - mpf(1) / 2)
+        w1_ref = float(mp.sqrt(2 / mp.pi))
+    check(gt.jsd(p, q), jsd_ref)
+    check(gt.criterion(p, q), 2 * jsd_ref - float(mp.log(4)))
+    check(gt.kl(p, q, method="quadrature"), kl_ref)
+    check(gt.wasserstein1(p, q, method="quadrature"), w1_ref)
+    # a scipy density against a torch one, and the hints' spread read from the scale
+    check(gt.jsd(p, td.Normal(t(loc), t(2.0))), jsd_ref)
+    # (the interquartile range over 1.349, as for any scipy distribution: 0.99998 for a Normal)
+    iqr = scipy.stats.norm.ppf(0.75) - scipy.stats.norm.ppf(0.25)
+    assert gt.densities.as_density(p).hints.scales[0, 0] == pytest.approx(iqr / 1.349, rel=1e-12)
+
+
+def test_scipy_shape_family_far_from_zero():
+    """Student-t (3 degrees of freedom) at 1e20 against a Normal there: re-centred through
+    scipy's loc; the reference is the pair at 0 by mpmath."""
+    with mp.workdps(40):
+        ref = ref_jsd(m_student(3, 0, 1), m_normal(0, 2))
+    check(gt.jsd(scipy.stats.t(3, C, 1.0), scipy.stats.norm(C, 2.0)), ref)
