@@ -94,3 +94,36 @@ def test_kl_gumbel_at_large_location_is_the_closed_form():
     # torch's formula gave -0.2886 here; the truth (mpmath, above) is 0.2907662735619369
     r = gt.kl(td.Gumbel(T(1e20), T(1.)), td.Gumbel(T(1e20), T(2.)))
     assert r.method == "closed form" and abs(r.value - 0.2907662735619369) <= r.error <= 1e-13
+
+
+# --- A4: f_divergence with a user f where q underflows ------------------------------------------
+
+def _mp_phi(x):
+    return mp.ncdf(mp.mpf(x))
+
+
+_C = mp.mpf(0.5) - mp.log(2)  # N(0,1) > 2 N(1,1) for x < 1/2 - log 2
+_C2 = mp.mpf(0.5) + mp.log(2)  # N(1,1) > 2 N(0,1) for x > 1/2 + log 2
+TV01 = float(2 * _mp_phi(0.5) - 1)  # TV(N(0,1), N(1,1)) = 2 Phi(1/2) - 1, mpmath
+A4_CASES = [
+    # (p loc, q loc, f, truth); p = N(p loc, 1), q = N(q loc, 1)
+    (0.0, 1.0, lambda u: 0.5 * (u - 1).abs(), TV01),
+    (1.0, 0.0, lambda u: 0.5 * (u - 1).abs(), TV01),
+    # f(u) = 1 - u: D_f = integral (q - p) = 0 exactly; slope -1 at infinity
+    (0.0, 1.0, lambda u: 1 - u, 0.0),
+    (1.0, 0.0, lambda u: 1 - u, 0.0),
+    # |u - 1|/2 + (u - 1): TV plus integral (p - q) = TV; slope 3/2 at infinity, f(0) = -1/2
+    (0.0, 1.0, lambda u: 0.5 * (u - 1).abs() + (u - 1), TV01),
+    (1.0, 0.0, lambda u: 0.5 * (u - 1).abs() + (u - 1), TV01),
+    # hockey stick max(u - 2, 0): integral of max(p - 2q, 0), in mpmath from the crossing point
+    (0.0, 1.0, lambda u: (u - 2).clamp(min=0), float(_mp_phi(_C) - 2 * _mp_phi(_C - 1))),
+    (1.0, 0.0, lambda u: (u - 2).clamp(min=0), float((1 - _mp_phi(_C2 - 1)) - 2 * (1 - _mp_phi(_C2)))),
+]
+
+
+@pytest.mark.parametrize("k", range(len(A4_CASES)))
+def test_f_divergence_user_f_where_q_underflows(k):
+    mp_, mq, f, truth = A4_CASES[k]
+    # before the fix: "the integrand returned NaN" (q f(p/q) = 0 * inf in the far tail)
+    r = gt.f_divergence(td.Normal(T(mp_), T(1.)), td.Normal(T(mq), T(1.)), f)
+    assert abs(r.value - truth) <= r.error, (r, truth)
