@@ -127,3 +127,39 @@ def test_f_divergence_user_f_where_q_underflows(k):
     # before the fix: "the integrand returned NaN" (q f(p/q) = 0 * inf in the far tail)
     r = gt.f_divergence(td.Normal(T(mp_), T(1.)), td.Normal(T(mq), T(1.)), f)
     assert abs(r.value - truth) <= r.error, (r, truth)
+
+
+# --- A3: the MVN KL closed form and the Cholesky factorisation's error --------------------------
+
+def _mp_kl_mvn(mu_p, s_p, mu_q, s_q):
+    # [tr(S_q^{-1} S_p) - k - log det(S_q^{-1} S_p) + d^T S_q^{-1} d] / 2 in mpmath (40 digits),
+    # from the float64 entries as given
+    sp_, sq_ = mp.matrix(s_p.tolist()), mp.matrix(s_q.tolist())
+    d = mp.matrix((mu_p - mu_q).tolist())
+    sqi = sq_ ** -1
+    m = sqi * sp_
+    k = sp_.rows
+    return float((sum(m[i, i] for i in range(k)) - k - mp.log(mp.det(m)) + (d.T * sqi * d)[0]) / 2)
+
+
+def _a3_cases():
+    z = torch.zeros(2, dtype=F64)
+    r = 1 - 1e-12
+    s1 = T([[1.0, r], [r, 1.0]])
+    r2 = 1 - 1e-8
+    s2 = T([[1.0, r2], [r2, 1.0]])
+    sd = (1 - r2) ** 0.5  # one std across the thin direction (1, -1)/sqrt(2)
+    mu = T([sd / 2 ** 0.5, -sd / 2 ** 0.5])
+    return [(z, s1, z, torch.eye(2, dtype=F64)),  # was 13.468948028666707 +- 4.6e-14, off 2.5e-13
+            (z, s2, mu, s2)]  # was 0.5000000002755574 +- 2.5e-11, off 2.8e-10
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_mvn_kl_closed_form_counts_the_cholesky_error(k):
+    mu_p, s_p, mu_q, s_q = _a3_cases()[k]
+    truth = _mp_kl_mvn(mu_p, s_p, mu_q, s_q)
+    p, q = td.MultivariateNormal(mu_p, s_p), td.MultivariateNormal(mu_q, s_q)
+    from gan_theory.closed_forms import closed_form
+    value, error, _ = closed_form("kl", p, q)
+    assert abs(value - truth) <= error, (value, error, truth)
+    _holds_or_refuses(lambda: gt.kl(p, q, method="closed_form"), truth)
