@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._checks import check_flag
 from ._pairwise import pair_integral
 from .densities import DensityLike, as_pair
 from .logspace import criterion_terms, log_sigmoid
@@ -60,8 +61,7 @@ def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") 
     probabilities outside [0, 1]. ``logits`` must be a bool (a ``TypeError`` otherwise); it is
     ignored for a ``d`` with a ``logits`` method, which is always read through that method.
     """
-    if not isinstance(logits, (bool, np.bool_)):
-        raise TypeError(f"logits: expected True or False, got {type(logits).__name__} {logits!r}")
+    logits = check_flag("logits", logits)
     if not callable(d):
         raise TypeError(f"{name}: expected a callable discriminator x -> D(x), got {type(d).__name__}")
     kinks = getattr(d, "kinks", None)

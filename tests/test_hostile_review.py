@@ -163,3 +163,22 @@ def test_mvn_kl_closed_form_counts_the_cholesky_error(k):
     value, error, _ = closed_form("kl", p, q)
     assert abs(value - truth) <= error, (value, error, truth)
     _holds_or_refuses(lambda: gt.kl(p, q, method="closed_form"), truth)
+
+
+# --- C2: one rule for boolean flags --------------------------------------------------------------
+
+def test_flags_one_rule_python_and_numpy_bools():
+    import numpy as np
+    from gan_theory._checks import check_flag
+    # np.bool_ (a NumPy comparison's result) is taken everywhere, as a Python bool
+    assert check_flag("resume", np.True_) is True and check_flag("resume", np.False_) is False
+    # train(): the inline check refused np.bool_, so this raised TypeError instead of reaching
+    # the check that a run directory is needed
+    with pytest.raises(ValueError, match="resume: a run directory `out` is needed"):
+        gt.train("gaussian", resume=np.True_)
+    for bad in ("yes", 1, torch.tensor(True)):
+        with pytest.raises(TypeError, match=r"resume: expected True or False, got "):
+            gt.train("gaussian", resume=bad)
+        with pytest.raises(TypeError, match=r"logits: expected True or False, got "):
+            gt.value_function(lambda x: torch.sigmoid(x), td.Normal(T(0.), T(1.)), td.Normal(T(1.), T(1.)),
+                              logits=bad)
