@@ -182,3 +182,42 @@ def test_flags_one_rule_python_and_numpy_bools():
         with pytest.raises(TypeError, match=r"logits: expected True or False, got "):
             gt.value_function(lambda x: torch.sigmoid(x), td.Normal(T(0.), T(1.)), td.Normal(T(1.), T(1.)),
                               logits=bad)
+
+
+# --- C3: the (n, 1) retry only for a shape error on the first call ------------------------------
+
+def test_discriminator_user_error_is_not_hidden_by_a_reshape():
+    calls = [0]
+
+    def d(x):
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("user bug on the first call")
+        return x.reshape(-1)  # logits; works on (n,) and (n, 1) alike
+
+    # before: the failing call was retried with shape (n, 1), succeeded, and the bug vanished
+    # (the value came back as if nothing had happened)
+    with pytest.raises(RuntimeError, match="^user bug on the first call$"):
+        gt.value_function(d, td.Normal(T(0.), T(1.)), td.Normal(T(1.), T(1.)), logits=True)
+
+
+def test_discriminator_non_shape_error_on_first_call_propagates():
+    def d(x):
+        raise ZeroDivisionError("division in the user's d")
+
+    # before: turned into "calling the discriminator failed on 1-D points of shape ..."
+    with pytest.raises(ZeroDivisionError, match="division in the user's d"):
+        gt.value_function(d, td.Normal(T(0.), T(1.)), td.Normal(T(1.), T(1.)))
+
+
+def test_discriminator_module_needing_column_input_still_works():
+    # Linear(1, 1) with weight 1, bias 0 is the logit x; the same value as the plain function
+    # (a second route), read with points of shape (n, 1)
+    net = torch.nn.Sequential(torch.nn.Linear(1, 1)).double()
+    with torch.no_grad():
+        net[0].weight.fill_(1.0)
+        net[0].bias.fill_(0.0)
+    p, q = td.Normal(T(0.), T(1.)), td.Normal(T(1.), T(1.))
+    a = gt.value_function(net, p, q, logits=True)
+    b = gt.value_function(lambda x: x, p, q, logits=True)
+    assert abs(a.value - b.value) <= a.error + b.error
