@@ -221,3 +221,25 @@ def test_discriminator_module_needing_column_input_still_works():
     a = gt.value_function(net, p, q, logits=True)
     b = gt.value_function(lambda x: x, p, q, logits=True)
     assert abs(a.value - b.value) <= a.error + b.error
+
+
+# --- B3, B4: montecarlo.value_function with sample tensors ---------------------------------------
+
+def test_montecarlo_value_function_names_a_nan_sample():
+    # before: the NaN sample reached d and the error blamed d ("d: returned NaN ...")
+    with pytest.raises(ValueError, match=r"^p_data: the samples must be finite; sample 1 is nan"):
+        gt.montecarlo.value_function(lambda x: 0 * x, torch.tensor([0., math.nan]), torch.tensor([0., 1.]),
+                                     logits=True)
+    with pytest.raises(ValueError, match=r"^p_g: the samples must be finite; sample 0 is inf"):
+        gt.montecarlo.value_function(lambda x: 0 * x, torch.tensor([0., 1.]), torch.tensor([math.inf, 1.]),
+                                     logits=True)
+
+
+def test_montecarlo_value_function_refuses_n_with_sample_tensors():
+    # before: n = 5 was silently ignored (the tensors have 2 samples each)
+    with pytest.raises(ValueError, match=r"^n: both p_data and p_g are sample tensors"):
+        gt.montecarlo.value_function(lambda x: 0 * x, torch.tensor([0., 1.]), torch.tensor([0., 1.]),
+                                     logits=True, n=5)
+    # without n: logit 0 everywhere gives V = 2 log(1/2) exactly, with zero variance
+    r = gt.montecarlo.value_function(lambda x: 0 * x, torch.tensor([0., 1.]), torch.tensor([0., 1.]), logits=True)
+    assert r.value == pytest.approx(-2 * math.log(2), rel=1e-15, abs=0)
