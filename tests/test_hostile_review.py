@@ -258,3 +258,25 @@ def test_optimal_discriminator_1d_refuses_2d_points():
     expected = 1.0 / (1.0 + math.exp(-0.5))
     out = dstar(torch.zeros(3, 1, dtype=F64))
     assert out.shape == (3, 1) and torch.allclose(out, torch.full((3, 1), expected, dtype=F64), rtol=1e-15, atol=0)
+
+
+# --- B6: resume after config.json was edited -----------------------------------------------------
+
+@pytest.mark.parametrize("key, value", [("lr_d", 0.00123), ("steps", 20)])
+def test_resume_after_config_json_was_edited_says_so(tmp_path, key, value):
+    import json
+    from gan_theory.training.config import TrainConfig
+    from gan_theory.training.loop import RunDirectoryError
+    cfg = TrainConfig(generator="affine", steps=8, ensemble=1, log_every=2, checkpoint_every=4, device="cpu",
+                      d_hidden=(8,), dtype="float64", batch_size=16)
+    target = gt.toys.gaussian(2.0, 0.5)
+    gt.train(target, cfg, out=tmp_path / "run", progress=False)
+    path = tmp_path / "run" / "config.json"
+    meta = json.loads(path.read_text())
+    old = meta["config"][key]
+    meta["config"][key] = value  # still valid JSON and a valid configuration
+    path.write_text(json.dumps(meta))
+    # before: "checkpoint.pt is not a valid gan-theory checkpoint of this run: its state does not fit"
+    with pytest.raises(RunDirectoryError, match=rf"config.json was changed after .*checkpoint.pt was written "
+                                                rf"\({key}: {old!r} in the checkpoint, {value!r} in config.json\)"):
+        gt.train(target, out=tmp_path / "run", resume=True, progress=False)

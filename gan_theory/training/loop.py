@@ -924,6 +924,13 @@ class Trainer:
                 raise RunDirectoryError(f"resume: {ckpt} belongs to another run than {out / CONFIG_FILE} (run ids "
                                         f"{state['run_id'][:12]} and {self.run_id[:12]}); the directory mixes two "
                                         f"runs: start again with overwrite=True (--overwrite)")
+            if state["config"] != saved:  # config.json edited after the checkpoint was written
+                diff = [k for k in sorted(set(saved) | set(state["config"]))
+                        if saved.get(k) != state["config"].get(k)]
+                shown = "; ".join(f"{k}: {state['config'].get(k)!r} in the checkpoint, {saved.get(k)!r} in "
+                                  f"{CONFIG_FILE}" for k in diff[:5])
+                raise RunDirectoryError(f"resume: {out / CONFIG_FILE} was changed after {ckpt} was written ({shown}); "
+                                        f"restore it, or start a new run with the new configuration elsewhere")
             try:
                 self.load_state_dict(state)
             except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
