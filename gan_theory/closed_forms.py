@@ -234,6 +234,15 @@ def _kl_laplace_normal(p: td.Laplace, q: td.Normal):
 # near their zeros. A bound above the tolerance sends "auto" to the quadrature.
 
 
+def _finite_or_defer(v, e):
+    """The KL of each pair below is always finite: a value or bound that is not (an overflow
+    inside the formula) sends the pair to the quadrature, which decides (a ``NotImplementedError``
+    makes :func:`closed_form` return ``None``) rather than reporting a false infinity."""
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(e))):
+        raise NotImplementedError
+    return v, e
+
+
 @register_closed_form("kl", td.Laplace, td.Laplace)
 def _kl_laplace_laplace(p: td.Laplace, q: td.Laplace):
     """KL(Laplace(m_p, b_p) || Laplace(m_q, b_q)) = -s + a b_p / b_q + e^{s - a} - 1 with
@@ -250,7 +259,7 @@ def _kl_laplace_laplace(p: td.Laplace, q: td.Laplace):
         lin = ad / bq - a
         v = ph + lin
         e = np.abs(np.expm1(x)) * (ds + 4 * _EPS * a) + 16 * _EPS * (ph + ad / bq + a)
-    return v, e
+    return _finite_or_defer(v, e)
 
 
 @register_closed_form("kl", td.Exponential, td.Exponential)
@@ -260,7 +269,7 @@ def _kl_exponential_exponential(p: td.Exponential, q: td.Exponential):
     with np.errstate(over="ignore"):
         v = phi_kl(-s)
         e = np.abs(np.expm1(s)) * ds + 8 * _EPS * v
-    return v, e
+    return _finite_or_defer(v, e)
 
 
 @register_closed_form("kl", td.Gumbel, td.Gumbel)
@@ -285,7 +294,7 @@ def _kl_gumbel_gumbel(p: td.Gumbel, q: td.Gumbel):
         dy = 4 * _EPS * (np.abs(z) + np.abs(lg) + r * np.abs(psi(1.0 + r)) + 1.0)
         e = ds * (1.0 + (g + t3 * np.abs(psi(1.0 + r))) * r) + t3 * dy \
             + 16 * _EPS * (np.abs(s) + g * np.abs(r - 1.0) + t3 + 1.0 + np.abs(z))
-    return v, e
+    return _finite_or_defer(v, e)
 
 
 @register_closed_form("kl", td.Normal, td.Gumbel)
@@ -303,7 +312,7 @@ def _kl_normal_gumbel(p: td.Normal, q: td.Gumbel):
         v = -s + z + t3 - c
         e = ds * (1.0 + 2.0 * w * t3) + t3 * 8 * _EPS * (w + np.abs(z) + 1.0) \
             + 16 * _EPS * (np.abs(s) + np.abs(z) + t3 + c)
-    return v, e
+    return _finite_or_defer(v, e)
 
 
 @register_closed_form("kl", td.Uniform, td.Normal)
@@ -323,7 +332,7 @@ def _kl_uniform_normal(p: td.Uniform, q: td.Normal):
         v = 0.5 * math.log(2.0 * math.pi) + s + quad_
         e = ds + 16 * _EPS * (1.0 + np.abs(s) + quad_) \
             + np.abs(d) * 4 * _EPS * (np.abs(dh) + np.abs(dl) + np.abs(w)) / (sd * sd)
-    return v, e
+    return _finite_or_defer(v, e)
 
 
 @register_closed_form("kl", td.Gamma, td.Gamma)
@@ -344,7 +353,7 @@ def _kl_gamma_gamma(p: td.Gamma, q: td.Gamma):
         v = t1 + (lq - lp) + t3 + t4
         e = aq * ds + 16 * _EPS * (np.abs(t1) + np.abs(lq) + np.abs(lp) + aq * np.abs(qp) + ap * np.abs(pp)
                                    + np.abs(t3) + np.abs(ap - aq) + np.abs(t4) + ap * (bq + bp) / bp + 2.0)
-    return v, e
+    return _finite_or_defer(v, e)
 
 
 @register_closed_form("kl", td.Beta, td.Beta)
@@ -366,7 +375,7 @@ def _kl_beta_beta(p: td.Beta, q: td.Beta):
             v = v + t
             mag = mag + np.abs(t) + np.abs(c) + (a1 + b1 + a2 + b2) * np.abs(psi(x))
         e = 16 * _EPS * mag
-    return v, e
+    return _finite_or_defer(v, e)
 
 
 def _fro(a: torch.Tensor) -> np.ndarray:

@@ -280,3 +280,15 @@ def test_resume_after_config_json_was_edited_says_so(tmp_path, key, value):
     with pytest.raises(RunDirectoryError, match=rf"config.json was changed after .*checkpoint.pt was written "
                                                 rf"\({key}: {old!r} in the checkpoint, {value!r} in config.json\)"):
         gt.train(target, out=tmp_path / "run", resume=True, progress=False)
+
+
+def test_kl_closed_forms_never_report_a_false_infinity():
+    # KL(Gumbel(0, 1) || Gumbel(1000, 1)) = e^1000 Gamma(2) - 1001 (formula above): finite, beyond
+    # float64. The closed form overflows inside and must defer (None), not return inf, which
+    # montecarlo.kl would read as "the KL is infinite". (A regression guard for the A2 forms.)
+    from gan_theory.closed_forms import closed_form
+    for p, q in [(td.Gumbel(T(0.), T(1.)), td.Gumbel(T(1000.), T(1.))),
+                 (td.Normal(T(-1000.), T(1.)), td.Gumbel(T(0.), T(1.))),
+                 (td.Gamma(T(1e300), T(1e-300)), td.Gamma(T(1.), T(1e300)))]:
+        found = closed_form("kl", p, q)
+        assert found is None or math.isfinite(found[0]), (p, q, found)
