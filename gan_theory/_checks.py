@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise a ``ValueError`` listing them."""
@@ -69,17 +71,21 @@ def _is_scalar_tensor(value: Any) -> bool:
 
 
 def check_flag(name: str, value: Any, *, none_ok: bool = False) -> bool | None:
-    """Return ``value`` if it is ``True`` or ``False`` (or ``None`` when ``none_ok``), else raise.
+    """Return ``value`` as a Python bool if it is ``True`` or ``False`` (or ``None`` when
+    ``none_ok``), else raise ``TypeError``.
 
-    Truthiness is not enough: ``progress="no"`` is truthy, and a flag that is silently read the
-    wrong way changes what a call does.
+    The one rule for every boolean flag of the package: a Python ``bool`` or a NumPy
+    ``np.bool_`` (what a NumPy comparison such as ``(a > 0).all()`` returns) is taken; anything
+    else is refused, integers 0 and 1, strings and tensors included. Truthiness is not enough:
+    ``progress="no"`` is truthy, and a flag that is silently read the wrong way changes what a
+    call does.
     """
     if value is None and none_ok:
         return None
-    if not isinstance(value, bool):
+    if not isinstance(value, (bool, np.bool_)):
         expected = "True, False or None" if none_ok else "True or False"
         raise TypeError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
-    return value
+    return bool(value)
 
 
 def _is_bool(value: Any) -> bool:

@@ -244,8 +244,19 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
             u = np.exp(r)
         value = np.zeros_like(lp)
         q = np.exp(lq)
-        if both_pos.any():
-            value[both_pos] = q[both_pos] * fn(u[both_pos])
+        # q f(u) with u = p/q = inf (q underflows, p does not): the limit p lim f(u)/u, not 0 * inf;
+        # where u > 1 otherwise, the same product as p f(u)/u (q may have underflowed to 0 while
+        # p has not)
+        big = both_pos & (u > 1.0)
+        ovf = big & np.isinf(u)
+        fin = big & ~ovf
+        small = both_pos & ~big
+        if small.any():
+            value[small] = q[small] * fn(u[small])
+        if fin.any():
+            value[fin] = np.exp(lp[fin]) * (fn(u[fin]) / u[fin])
+        if ovf.any():
+            value[ovf] = np.exp(lp[ovf]) * slope_at_infinity()
         zp = p_zero & ~q_zero
         if zp.any():
             value[zp] = q[zp] * float(fn(np.array([0.0]))[0])

@@ -187,12 +187,16 @@ def value_function(d: Callable, p_data: DensityLike | torch.Tensor, p_g: Density
     """Minibatch estimate of V(D, G) = E_{p_data}[log D] + E_{p_g}[log(1 - D)].
 
     ``p_data`` and ``p_g`` are densities (then ``n`` samples of each are drawn with
-    ``generator``) or tensors of samples (shape (n,) or (n, 2)), for densities known only
-    through samples. A probability that is exactly 0 at a sample of ``p_data`` (or 1 at a
+    ``generator``) or tensors of finite samples (shape (n,) or (n, 2)), for densities known only
+    through samples; ``n`` is refused when both are tensors (their lengths are the sample sizes). A probability that is exactly 0 at a sample of ``p_data`` (or 1 at a
     sample of ``p_g``) raises ``AccuracyError``, as in :func:`gan_theory.value_function`; pass
     logits instead.
     """
     confidence = check_real("confidence", confidence, lower=0.0, upper=1.0, lower_open=True, upper_open=True)
+    if n is not None and isinstance(p_data, torch.Tensor) and isinstance(p_g, torch.Tensor):
+        raise ValueError(f"n: both p_data and p_g are sample tensors (of {p_data.shape[0]} and {p_g.shape[0]} "
+                         f"points), which fix the sample sizes; n = {n!r} would be ignored. Leave n out, or "
+                         f"pass a density to draw n samples from")
     xs = []
     dim = None
     for name, src in (("p_data", p_data), ("p_g", p_g)):
@@ -201,6 +205,11 @@ def value_function(d: Callable, p_data: DensityLike | torch.Tensor, p_g: Density
             d_here = 1 if x.ndim == 1 else 2
             if x.ndim not in (1, 2) or (x.ndim == 2 and x.shape[1] != 2) or x.shape[0] < 2:
                 raise ValueError(f"{name}: expected samples of shape (n,) or (n, 2) with n >= 2, got {tuple(x.shape)}")
+            bad = ~np.isfinite(x).reshape(x.shape[0], -1).all(axis=1)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"{name}: the samples must be finite; sample {i} is {x[i].tolist()} "
+                                 f"({int(bad.sum())} of {x.shape[0]} samples are not finite)")
         else:
             if n is None or generator is None:
                 raise ValueError(f"n, generator: both are needed to sample from the density {name}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._checks import check_flag
 from ._pairwise import pair_integral
 from .densities import DensityLike, as_pair
 from .logspace import criterion_terms, log_sigmoid
@@ -46,13 +47,25 @@ class DiscriminatorView:
     kinks: Callable[[np.ndarray], np.ndarray] | None = None
 
 
+_SHAPE_WORDS = ("shape", "size", "dimension", "dim ", "mat1", "mat2", "broadcast", "expected input", "ndim")
+
+
+def _is_shape_error(exc: BaseException) -> bool:
+    """Whether an exception from a discriminator's first call reads as a complaint about the
+    input's shape (torch's and NumPy's messages say shape, size, dimension, mat1/mat2...)."""
+    text = str(exc).lower()
+    return any(w in text for w in _SHAPE_WORDS)
+
+
 def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") -> DiscriminatorView:
     """Wrap a user discriminator for the engine.
 
     ``d`` is called on a float64 tensor of shape (n,) (1-D) or (n, 2) (2-D) and may return a
-    tensor or array of shape (n,) or (n, 1). A 1-D ``d`` that fails on shape (n,) (a
-    ``torch.nn.Module`` starting with ``Linear(1, h)``, say) is called with shape (n, 1) from
-    then on; if it fails on both, the error names both shapes and the first failure. A ``d``
+    tensor or array of shape (n,) or (n, 1). A 1-D ``d`` whose first call fails on shape (n,)
+    with a shape error (a ``torch.nn.Module`` starting with ``Linear(1, h)``, say) is called
+    with shape (n, 1) from then on; if it fails on both, the error names both shapes and the
+    first failure. Any other error, and any error after the first call, is the user's and
+    propagates unchanged. A ``d``
     with a ``logits`` method (an :class:`~gan_theory.OptimalDiscriminator`, a trained
     discriminator) is read through its logits; one with a ``kinks`` method gives the quadrature the places where it is not smooth.
     A ``torch.nn.Module`` with float32 weights is evaluated through a float64 copy (the same
@@ -60,8 +73,7 @@ def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") 
     probabilities outside [0, 1]. ``logits`` must be a bool (a ``TypeError`` otherwise); it is
     ignored for a ``d`` with a ``logits`` method, which is always read through that method.
     """
-    if not isinstance(logits, (bool, np.bool_)):
-        raise TypeError(f"logits: expected True or False, got {type(logits).__name__} {logits!r}")
+    logits = check_flag("logits", logits)
     if not callable(d):
         raise TypeError(f"{name}: expected a callable discriminator x -> D(x), got {type(d).__name__}")
     kinks = getattr(d, "kinks", None)
@@ -74,22 +86,31 @@ def read_discriminator(d: Callable, dim: int, *, logits: bool, name: str = "d") 
     if isinstance(d, torch.nn.Module) and _module_dtype(d) not in (None, torch.float64):
         fn = copy.deepcopy(d).double()
 
-    column = {}  # set to True once a 1-D d has been seen to need points of shape (n, 1)
+    mode = {}  # a 1-D d's input shape, decided on the first call: "flat" (n,) or "column" (n, 1)
 
     def call(xt: torch.Tensor):
-        if dim != 1 or column.get("yes"):
-            return fn(xt[:, None] if column.get("yes") else xt)
-        try:
+        if dim != 1 or mode.get("shape") == "flat":
             return fn(xt)
-        except Exception as exc:  # noqa: BLE001 - retried with the other 1-D shape, then re-raised
+        if mode.get("shape") == "column":
+            return fn(xt[:, None])
+        # first call: shape (n,); only a shape error (a RuntimeError, ValueError or IndexError
+        # that speaks of shapes or sizes) is retried with (n, 1), and the choice is then kept.
+        # Any other error is the user's and propagates unchanged, on this call and every later one.
+        try:
+            out = fn(xt)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            if not _is_shape_error(exc):
+                raise
             try:
                 out = fn(xt[:, None])
             except Exception:
                 raise RuntimeError(f"{name}: calling the discriminator failed on 1-D points of shape "
                                    f"({xt.shape[0]},) and of shape ({xt.shape[0]}, 1); the error with shape "
                                    f"({xt.shape[0]},) was: {type(exc).__name__}: {exc}") from exc
-            column["yes"] = True
+            mode["shape"] = "column"
             return out
+        mode["shape"] = "flat"
+        return out
 
     def values(x: np.ndarray) -> tuple[np.ndarray, float]:
         xt = torch.from_numpy(np.ascontiguousarray(x))

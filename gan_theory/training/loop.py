@@ -924,6 +924,13 @@ class Trainer:
                 raise RunDirectoryError(f"resume: {ckpt} belongs to another run than {out / CONFIG_FILE} (run ids "
                                         f"{state['run_id'][:12]} and {self.run_id[:12]}); the directory mixes two "
                                         f"runs: start again with overwrite=True (--overwrite)")
+            if state["config"] != saved:  # config.json edited after the checkpoint was written
+                diff = [k for k in sorted(set(saved) | set(state["config"]))
+                        if saved.get(k) != state["config"].get(k)]
+                shown = "; ".join(f"{k}: {state['config'].get(k)!r} in the checkpoint, {saved.get(k)!r} in "
+                                  f"{CONFIG_FILE}" for k in diff[:5])
+                raise RunDirectoryError(f"resume: {out / CONFIG_FILE} was changed after {ckpt} was written ({shown}); "
+                                        f"restore it, or start a new run with the new configuration elsewhere")
             try:
                 self.load_state_dict(state)
             except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
@@ -997,9 +1004,9 @@ class Trainer:
             are kept, ``.result`` holds the result so far.
         """
         cfg = self.config
-        check_flag("resume", resume)
-        check_flag("overwrite", overwrite)
-        check_flag("progress", progress, none_ok=True)
+        resume = check_flag("resume", resume)
+        overwrite = check_flag("overwrite", overwrite)
+        progress = check_flag("progress", progress, none_ok=True)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback: expected a callable taking the list of records, or None, "
                             f"got {type(callback).__name__} {callback!r}")
@@ -1121,9 +1128,7 @@ def train(p_data: DensityLike, config: TrainConfig | None = None, *, out: str | 
     >>> r = gt.train("gaussian", steps=10, log_every=5)          # doctest: +SKIP
     >>> r.final[0]["criterion"] + gt.LOG4                          # doctest: +SKIP
     """
-    for name, flag in (("resume", resume), ("overwrite", overwrite)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name}: expected True or False, got {flag!r}")
+    resume, overwrite = check_flag("resume", resume), check_flag("overwrite", overwrite)
     if resume and out is None:
         raise ValueError("resume: a run directory `out` is needed to resume")
     if config is None and resume and not overrides:
