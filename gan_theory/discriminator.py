@@ -51,11 +51,6 @@ def as_points(x: Any, dim: int, name: str = "x") -> tuple[np.ndarray, tuple[int,
         def back(a: np.ndarray):
             return a
     if dim == 1:
-        # (), (n,) or a column (n, 1); anything else (2-D points (n, 2) above all) is refused
-        # rather than read element by element as a grid of 1-D points
-        if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
-            raise ValueError(f"{name}: expected 1-D points of shape (n,) or (n, 1) for 1-D densities, got shape "
-                             f"{tuple(arr.shape)}")
         shape = arr.shape
         flat = arr.reshape(-1)
     else:
@@ -140,9 +135,8 @@ class OptimalDiscriminator:
         return np.where(np.isnan(out), 0.0, out)
 
     def __call__(self, x: Any) -> Any:
-        """D*(x). ``x`` has shape (), (n,) or (n, 1) in 1-D or (..., 2) in 2-D; the result has the
-        shape of ``x`` in 1-D and shape (...,) in 2-D, and the caller's type (a float64 tensor on
-        the caller's device, or an array)."""
+        """D*(x). ``x`` has shape (...,) in 1-D or (..., 2) in 2-D; the result has shape (...,)
+        and the caller's type (a float64 tensor on the caller's device, or an array)."""
         flat, shape, back = as_points(x, self.dim)
         return back(self.probabilities(flat).reshape(shape))
 

@@ -245,21 +245,6 @@ def test_montecarlo_value_function_refuses_n_with_sample_tensors():
     assert r.value == pytest.approx(-2 * math.log(2), rel=1e-15, abs=0)
 
 
-# --- B5: a 1-D D* refuses 2-D points -------------------------------------------------------------
-
-def test_optimal_discriminator_1d_refuses_2d_points():
-    dstar = gt.optimal_discriminator(td.Normal(T(0.), T(1.)), td.Normal(T(1.), T(1.)))
-    # before: D* of shape (3, 2), read element by element
-    with pytest.raises(ValueError, match=r"^x: expected 1-D points of shape \(n,\) or \(n, 1\) .* got shape \(3, 2\)"):
-        dstar(torch.zeros(3, 2, dtype=F64))
-    with pytest.raises(ValueError, match=r"^x: expected 1-D points"):
-        dstar.logits(torch.zeros(3, 2, dtype=F64))
-    # D*(0) = p(0) / (p(0) + q(0)) = 1 / (1 + e^{-1/2}) for N(0,1) against N(1,1); a column keeps its shape
-    expected = 1.0 / (1.0 + math.exp(-0.5))
-    out = dstar(torch.zeros(3, 1, dtype=F64))
-    assert out.shape == (3, 1) and torch.allclose(out, torch.full((3, 1), expected, dtype=F64), rtol=1e-15, atol=0)
-
-
 # --- B6: resume after config.json was edited -----------------------------------------------------
 
 @pytest.mark.parametrize("key, value", [("lr_d", 0.00123), ("steps", 20)])
