@@ -444,7 +444,7 @@ def test_unresolvable_negative_locations_raise():
     # The same refusals at -1e20 (the float spacing there is 16384 too): the resolution check
     # must use |x|, or a negative location would pass it and its mass be missed.
     with pytest.raises(gt.AccuracyError, match="float spacings"):
-        gt.jsd(scipy.stats.norm(-C, 1.0), scipy.stats.norm(-C, 2.0))
+        gt.jsd(scipy.stats.norm(0.0, 1.0), scipy.stats.norm(-C, 1.0))
     p, q = td.Normal(t(-C), t(1.0)), td.Normal(t(-C), t(2.0))
     with pytest.raises(gt.AccuracyError, match="float spacings"):
         gt.value_function(gt.OptimalDiscriminator(p, q), p, q)

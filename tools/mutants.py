@@ -248,7 +248,7 @@ CATALOGUE: tuple[Mutant, ...] = (
        "log_value = math.log(res2.value) if res2.value > 0 else -math.inf",
        "tests/test_hostile_inputs.py::test_pearson_overflow_is_an_error_with_the_log"),
     _m("E50", "the logits flag accepts integers (logits=1 is read as True)",
-       _G + "value.py", "if not isinstance(logits, (bool, np.bool_)):", "if not isinstance(logits, (bool, np.bool_, int)):",
+       _G + "_checks.py", "if not isinstance(value, (bool, np.bool_)):", "if not isinstance(value, (bool, np.bool_, int)):",
        "tests/test_hostile_inputs.py::test_logits_flag_must_be_a_bool"),
     _m("E51", "a d with a logits method is read through it only when logits=False (its probabilities read as logits)",
        _G + "value.py", "    if callable(getattr(d, \"logits\", None)):\n        d, logits = d.logits, True",
