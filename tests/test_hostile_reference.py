@@ -103,6 +103,9 @@ def test_other_closed_forms_match_quadrature():
 @pytest.mark.parametrize("p, q", [
     (Dist("laplace", (0.0, 1.0)), Dist("cauchy", (0.5, 2.0))),
     (Dist("mixture", (0.3, 0.7), (Dist("normal", (-1.0, 0.5)), Dist("normal", (2.0, 1.0)))), N01),
+    # p is infinite at 0 (a < 1): the densities cross at x = 7.9e-4, next to the support's end
+    (Dist("beta", (0.8057740456650868, 3.926465271257734)), Dist("beta", (1.0777892499063577, 13.990192976556912))),
+    (Dist("gamma", (0.5, 1.0)), Dist("gamma", (2.0, 30.0))),
 ])
 def test_criterion_is_theorem_1_and_tv_two_routes(p, q):
     # Theorem 1 (Goodfellow et al. 2014): C(G) = -log 4 + 2 JSD, from two different integrands

@@ -612,7 +612,15 @@ def total_variation(p: Dist, q: Dist):
         lo, hi = _support_t([p, q], fr, True)
         grid = _grid([p, q], fr, lo, hi)
 
+        # At a finite end of the support a density is a limit (+inf for Beta or Gamma with a < 1)
+        # that logpdf does not give (-inf there): the signs at the ends are taken 1e-30 of the
+        # neighbouring grid interval inside, or a crossing next to the end is missed
+        # (TV of Beta(0.806, 3.93), Beta(1.078, 13.99) lost the crossing at x = 7.9e-4: 0.0025 off).
+        inside = {grid[0]: grid[0] + (grid[1] - grid[0]) * mp.mpf("1e-30"),
+                  grid[-1]: grid[-1] - (grid[-1] - grid[-2]) * mp.mpf("1e-30")}
+
         def diff(t):
+            t = inside.get(t, t)
             a, b = ep.logpdf(t), eq.logpdf(t)
             if a == -mp.inf and b == -mp.inf:
                 return mp.mpf(0)
