@@ -168,3 +168,18 @@ def test_zero_truths_are_exactly_zero():
         for fn in (H.jsd, H.kl, H.hellinger, H.total_variation, H.wasserstein1):
             assert fn(d, d) == 0, fn.__name__
         assert _close(H.criterion(d, d), -mp.log(4))
+
+
+def test_criterion_follows_a_gamma_tail_far_beyond_its_sd():
+    # C(G) of Gamma(0.5, rate 1e10) against Gamma(3, rate 1e-3): the integrand q log(q/p) follows
+    # p's exponential tail (scale 1/rate) out to where p falls below q, ~200 sd beyond the mean;
+    # the reference's break points stopped at 80 sd and missed a third of it (-1.2032e-33).
+    # Expected: mpmath (40 digits) of -p softplus(lq - lp) - q softplus(lp - lq) over [0, inf),
+    # split at every quarter decade from 1e-35 to 1e-8, at every 1/rate out to 1000/rate and at
+    # every decade to 1e5 (a split independent of the reference's grid); the package gives
+    # -1.7800717325893577e-33 +- 1.85e-35.
+    p, q = Dist("gamma", (0.5, 1e10)), Dist("gamma", (3.0, 1e-3))
+    expected = mp.mpf("-1.781602526292922552e-33")
+    assert abs(H.criterion(p, q) - expected) <= mp.mpf("1e-12") * abs(expected)
+    res = gt.criterion(p.torch(), q.torch())
+    assert abs(res.value - expected) <= res.error

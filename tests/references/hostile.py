@@ -327,6 +327,11 @@ def _breaks(d: Dist, fr: _Frame) -> list:
         mean = a / rate
         pts += [fr.t_of(mean + m * sd) for m in (-3, -1, 0, 1, 4, 12, 40, 80) if mean + m * sd > 0]
         pts += [fr.t_of(v / rate) for v in (mp.mpf("1e-6"), mp.mpf("0.01"), 1)]
+        # the exponential tail decays on the scale 1/rate, not sd: where the other density is
+        # much wider, q log(q/p) follows p's tail out to where p falls below q, hundreds of
+        # 1/rate beyond the mean (C(G) of Gamma(0.5, 1e10), Gamma(3, 1e-3) lost a third of its
+        # -1.78e-33 inside an interval from 80 sd to 1e-3)
+        pts += [fr.t_of(mean + v / rate) for v in (100, 200, 400, 800)]
     elif d.family == "beta":
         pts += [fr.t_of(v) for v in (mp.mpf("0.01"), mp.mpf("0.5"), mp.mpf("0.99"))]
     return pts
