@@ -66,7 +66,9 @@ from .results import AccuracyError
 __all__ = ["AxisMap", "Domain", "VectorResult", "integrate", "make_batch_domain", "make_domain"]
 
 _EPS = float(np.finfo(np.float64).eps)
-_T_MAX = 1.0 - 2.0 ** -52  # keeps points finite when a cell ends where the map goes to infinity
+#: Smallest distance (relative to the tail's length in ``t``) from ``t`` to an end where the map
+#: goes to infinity: keeps ``x`` finite at the end itself; nodes never come this close.
+_U_MIN = 2.0 ** -200
 
 #: Half-width, in scales, of the box around a mode inside which cells are refined up front.
 EXTENT = 8.0
@@ -150,27 +152,46 @@ class AxisMap:
         span = self.tail_span
         return (self.a - (span if self.left > 0 else 0.0), self.b + (span if self.right > 0 else 0.0))
 
-    def forward(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``x(t)`` and ``dx/dt``."""
+    def forward(self, t: np.ndarray, u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``x(t)`` and ``dx/dt``.
+
+        Where the map goes to infinity, ``x`` depends on the distance ``u`` from ``t`` to the
+        end of :attr:`t_range` it approaches, which the rounded ``t`` does not hold: near
+        ``t = 1`` doubles are 1.1e-16 apart, so a node 1e-17 from the end would be moved onto
+        it, and an integrand that grows there (the tail of a Student-t with ``df < 1``, whose
+        mass beyond 1e15 is ~1e-11) would be misweighted. Quadrature nodes therefore pass
+        ``u``, computed exactly from their cell's edges (:func:`_end_distance`): the distance to
+        the end nearer the cell, ``t_hi - t`` right of the middle of the range (of the core,
+        for a core map) and ``t - t_lo`` left of it. Without ``u`` it is computed from ``t``.
+        The maps are exact changes of variable in ``u``: ``x = c + s t / (u (2 - u))`` with
+        ``u (2 - u) = 1 - t^2`` for the whole line; ``x = b + L (t - b) / u``,
+        ``dx/dt = L (t_hi - b) / u^2`` on the core's right tail, and the mirror image on the left.
+        """
         if self.kind == "line":
             c, s = 0.5 * (self.a + self.b), 0.5 * (self.b - self.a)
-            t = np.minimum(np.maximum(t, -_T_MAX), _T_MAX)
-            d = 1.0 / (1.0 - t * t)
-            return c + s * t * d, s * (1.0 + t * t) * d * d
+            if u is None:  # (the maximum keeps x finite at the ends themselves)
+                u = np.maximum(1.0 - np.abs(t), _U_MIN)
+            w = u * (2.0 - u)  # 1 - t^2
+            d = 1.0 / w
+            sd = s * d
+            x = t * sd
+            if c != 0.0:
+                x += c
+            return x, (2.0 - w) * d * sd  # 2 - w = 1 + t^2
+        lo_end, hi_end = self.t_range
         x, jac = t.copy(), np.ones_like(t)
-        span = self.tail_span
         if self.left > 0:
-            tau = np.clip((self.a - t) / span, 0.0, _T_MAX)
-            d = 1.0 / (1.0 - tau)
+            span = self.a - lo_end
+            d = 1.0 / (np.maximum(t - lo_end, span * _U_MIN) if u is None else u)
             out = t < self.a
-            x = np.where(out, self.a - self.left * tau * d, x)
-            jac = np.where(out, self.left / span * d * d, jac)
+            x = np.where(out, self.a - self.left * (self.a - t) * d, x)
+            jac = np.where(out, self.left * span * d * d, jac)
         if self.right > 0:
-            tau = np.clip((t - self.b) / span, 0.0, _T_MAX)
-            d = 1.0 / (1.0 - tau)
+            span = hi_end - self.b
+            d = 1.0 / (np.maximum(hi_end - t, span * _U_MIN) if u is None else u)
             out = t > self.b
-            x = np.where(out, self.b + self.right * tau * d, x)
-            jac = np.where(out, self.right / span * d * d, jac)
+            x = np.where(out, self.b + self.right * (t - self.b) * d, x)
+            jac = np.where(out, self.right * span * d * d, jac)
         return x, jac
 
     def position_error(self, x: np.ndarray) -> np.ndarray:
@@ -206,13 +227,13 @@ class AxisMap:
             y = (x - 0.5 * (self.a + self.b)) / (0.5 * (self.b - self.a))
             return 2.0 * y / (1.0 + np.sqrt(1.0 + 4.0 * y * y))
         t = x.copy()
-        span = self.tail_span
+        lo_end, hi_end = self.t_range
         if self.left > 0:
             y = np.maximum(self.a - x, 0.0) / self.left
-            t = np.where(x < self.a, self.a - span * (y / (1.0 + y)), t)
+            t = np.where(x < self.a, self.a - (self.a - lo_end) * (y / (1.0 + y)), t)
         if self.right > 0:
             y = np.maximum(x - self.b, 0.0) / self.right
-            t = np.where(x > self.b, self.b + span * (y / (1.0 + y)), t)
+            t = np.where(x > self.b, self.b + (hi_end - self.b) * (y / (1.0 + y)), t)
         return t
 
 
@@ -877,7 +898,7 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
         if lo.ndim == 1:
             t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
             vol = half
-            x, jac = domain.to_x(t)
+            x, jac = domain.axes[0].forward(t, _end_distance(domain.axes[0], lo, hi, mid, half, rule.nodes))
             # the position error grows with |x - o| on either side of the origin: largest at a
             # cell's ends
             d_ends = domain.axes[0].position_error(x.reshape(m, p)[:, ::p - 1])
@@ -885,8 +906,12 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
         else:
             # the tensor rule's points: map each axis's q nodes per cell, then take products
             q = rule.axis_nodes.shape[0]
-            x0, j0 = domain.axes[0].forward(mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes)
-            x1, j1 = domain.axes[1].forward(mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes)
+            x0, j0 = domain.axes[0].forward(mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes,
+                                            _end_distance(domain.axes[0], lo[:, 0], hi[:, 0], mid[:, 0], half[:, 0],
+                                                          rule.axis_nodes, False))
+            x1, j1 = domain.axes[1].forward(mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes,
+                                            _end_distance(domain.axes[1], lo[:, 1], hi[:, 1], mid[:, 1], half[:, 1],
+                                                          rule.axis_nodes, False))
             delta = np.stack([domain.axes[0].position_error(x0[:, ::q - 1]).max(axis=1),
                               domain.axes[1].position_error(x1[:, ::q - 1]).max(axis=1)],
                              axis=1)  # (m, 2), from each cell's end nodes
@@ -941,6 +966,28 @@ def _evaluate_cells(f: Integrand, domain: Domain, rule: _Rule, lo: np.ndarray, h
             cut, cut_col = _kink_points(f, domain, tt, s, kinked, owner)
     return _Cells(lo, hi, kron, err, dir_err, absint, noise, kinked, cut, cut_col, edge_col,
                   np.zeros(m, dtype=bool), owner, inf_sign)
+
+
+def _end_distance(ax: AxisMap, lo: np.ndarray, hi: np.ndarray, mid: np.ndarray, half: np.ndarray,
+                  nodes: np.ndarray, flat: bool = True) -> np.ndarray | None:
+    """For the rule's nodes in cells ``[lo, hi]`` (``mid``, ``half``: centres and half-widths),
+    the distance ``u`` of :meth:`AxisMap.forward` to the end of the axis's range nearer each
+    cell, to full relative precision: ``(t_hi - hi) + half (1 - node)`` right of the middle
+    and ``(lo - t_lo) + half (1 + node)`` left of it, where ``t_hi - (mid + half node)`` would
+    lose every digit next to an end. Shape (m, q) for nodes of shape (q,), raveled if ``flat``;
+    None for a bounded core (no map to infinity)."""
+    if ax.kind == "line":  # t_lo, t_hi = -1, 1; the middle is 0
+        dist = 1.0 - np.maximum(hi, -lo)
+        sh = np.copysign(half, mid)
+    elif ax.left == 0 and ax.right == 0:
+        return None
+    else:
+        t_lo, t_hi = ax.t_range
+        right = mid >= 0.5 * (ax.a + ax.b)  # the right tail's cells lie right of the core's middle
+        dist = np.where(right, t_hi - hi, lo - t_lo)
+        sh = np.where(right, half, -half)
+    u = (dist + half)[:, None] - sh[:, None] * nodes
+    return u.ravel() if flat else u
 
 
 def _position_error(x: np.ndarray, delta: np.ndarray, m: int, p: int) -> np.ndarray:

@@ -241,9 +241,11 @@ def test_log_prob_at_equals_log_prob_columns():
 
 def test_batch_cell_budget_is_per_element():
     # KL(t_1.5 || N(0, 1)) is infinite (p x^2 is not integrable), which quadrature cannot certify:
-    # the element exhausts its own budget of 20000 cells and the error names it; the finite
-    # element (t_30) does not share in the budget.
+    # the element is refused on its own cells and the error names it; the finite element (t_30)
+    # does not share in its budget. (Since the tails' nodes are placed exactly next to the map's
+    # ends, the divergent tail is refined until double precision runs out there, which comes
+    # before its budget of 20000 cells.)
     batch = td.StudentT(torch.tensor([30.0, 1.5], dtype=F64), torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64))
     q = td.Normal(torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64))
-    with pytest.raises(gt.AccuracyError, match=r"for KL \(batch element 1\) within 20000 cells"):
+    with pytest.raises(gt.AccuracyError, match=r"for KL \(batch element 1\)(: the integrand needs resolving| within 20000 cells)"):
         gt.kl(batch, q, method="quadrature")

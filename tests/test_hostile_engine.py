@@ -529,3 +529,59 @@ def test_scipy_shape_family_far_from_zero():
     with mp.workdps(40):
         ref = ref_jsd(m_student(3, 0, 1), m_normal(0, 2))
     check(gt.jsd(scipy.stats.t(3, C, 1.0), scipy.stats.norm(C, 2.0)), ref)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Heavy tails (Student-t with df < 1): the nodes next to the map's ends
+# --------------------------------------------------------------------------------------------
+#: (quantity, p, q) -> exact value, from tests/references/hostile.py at mp.dps = 40 (mpmath
+#: quadrature in relative coordinates, split at the modes and at multiples of the scales; the
+#: first JSD was also confirmed by an independent mpmath integral in x = e^v). Recomputed by
+#: :func:`test_heavy_tail_references` (slow).
+HEAVY = {
+    ("jsd", (1.5, 0.0, 1.0), (0.7, 0.0, 1.0)): 0.028099303155646091811,
+    ("jsd", (0.7, 0.0, 1.0), (1.0, 0.0, 1.0)): 0.007728992962270137207,
+    ("jensen_shannon", (0.7, 0.0, 1.0), (1.0, 0.0, 1.0)): 0.015457985924540274414,
+    ("hellinger", (1.5, 0.0, 1.0), (0.7, 0.0, 1.0)): 0.060952539747966116,
+    ("kl", (1.5, 0.0, 1.0), (0.7, 0.0, 1.0)): 0.094457721768398730557,
+    ("kl", (1.0, 0.0, 1.0), (0.7, 0.0, 1.0)): 0.027675859596142996613,
+}
+
+
+def _student(df, loc, scale):
+    return td.StudentT(t(df), t(loc), t(scale))
+
+
+def _heavy_call(quantity, p, q):
+    if quantity in ("jsd", "kl"):
+        return getattr(gt, quantity)(p, q, method="quadrature")
+    return gt.f_divergence(p, q, quantity)
+
+
+@pytest.mark.parametrize("key", sorted(HEAVY), ids=lambda k: f"{k[0]}-{k[1][0]}-{k[2][0]}")
+def test_heavy_tails_df_below_one(key):
+    # The tail of a Student-t with df = 0.7 holds ~1e-11 of the JSD beyond |x| = 1e15, where the
+    # whole-line map's t lies within 1e-14 of its end, and t can only be rounded to 1.1e-16
+    # there: nodes of the last cells were moved by up to 40 % of their distance to the end and
+    # the tail misweighted (JSD(t_1.5 || t_0.7) was 0.028099303155346405 +- 2.4e-13, 3.0e-13
+    # off; JSD(t_0.7 || Cauchy) 2.6e-13 off with error 7.8e-14). Now the nodes' distances to the
+    # ends are computed from the cell edges.
+    quantity, a, b = key
+    check(_heavy_call(quantity, _student(*a), _student(*b)), HEAVY[key])
+
+
+def test_heavy_tails_batch():
+    # the same pairs as one batch of Student-t's (each element on cells of its own)
+    p = td.StudentT(t([1.5, 0.7]), t(0.0), t(1.0))
+    q = td.StudentT(t([0.7, 1.0]), t(0.0), t(1.0))
+    check(gt.jsd(p, q), [HEAVY[("jsd", (1.5, 0.0, 1.0), (0.7, 0.0, 1.0))],
+                         HEAVY[("jsd", (0.7, 0.0, 1.0), (1.0, 0.0, 1.0))]])
+
+
+@pytest.mark.slow
+def test_heavy_tail_references():
+    from references import hostile as H
+    for (quantity, a, b), value in HEAVY.items():
+        ref = {"jsd": H.jsd, "jensen_shannon": H.jensen_shannon, "hellinger": H.hellinger, "kl": H.kl}[quantity]
+        exact = ref(H.Dist("studentt", a), H.Dist("studentt", b))
+        assert abs(float(exact) - value) <= 1e-15 * abs(value), (quantity, a, b, float(exact), value)

@@ -103,6 +103,9 @@ def test_other_closed_forms_match_quadrature():
 @pytest.mark.parametrize("p, q", [
     (Dist("laplace", (0.0, 1.0)), Dist("cauchy", (0.5, 2.0))),
     (Dist("mixture", (0.3, 0.7), (Dist("normal", (-1.0, 0.5)), Dist("normal", (2.0, 1.0)))), N01),
+    # p is infinite at 0 (a < 1): the densities cross at x = 7.9e-4, next to the support's end
+    (Dist("beta", (0.8057740456650868, 3.926465271257734)), Dist("beta", (1.0777892499063577, 13.990192976556912))),
+    (Dist("gamma", (0.5, 1.0)), Dist("gamma", (2.0, 30.0))),
 ])
 def test_criterion_is_theorem_1_and_tv_two_routes(p, q):
     # Theorem 1 (Goodfellow et al. 2014): C(G) = -log 4 + 2 JSD, from two different integrands
@@ -165,3 +168,18 @@ def test_zero_truths_are_exactly_zero():
         for fn in (H.jsd, H.kl, H.hellinger, H.total_variation, H.wasserstein1):
             assert fn(d, d) == 0, fn.__name__
         assert _close(H.criterion(d, d), -mp.log(4))
+
+
+def test_criterion_follows_a_gamma_tail_far_beyond_its_sd():
+    # C(G) of Gamma(0.5, rate 1e10) against Gamma(3, rate 1e-3): the integrand q log(q/p) follows
+    # p's exponential tail (scale 1/rate) out to where p falls below q, ~200 sd beyond the mean;
+    # the reference's break points stopped at 80 sd and missed a third of it (-1.2032e-33).
+    # Expected: mpmath (40 digits) of -p softplus(lq - lp) - q softplus(lp - lq) over [0, inf),
+    # split at every quarter decade from 1e-35 to 1e-8, at every 1/rate out to 1000/rate and at
+    # every decade to 1e5 (a split independent of the reference's grid); the package gives
+    # -1.7800717325893577e-33 +- 1.85e-35.
+    p, q = Dist("gamma", (0.5, 1e10)), Dist("gamma", (3.0, 1e-3))
+    expected = mp.mpf("-1.781602526292922552e-33")
+    assert abs(H.criterion(p, q) - expected) <= mp.mpf("1e-12") * abs(expected)
+    res = gt.criterion(p.torch(), q.torch())
+    assert abs(res.value - expected) <= res.error
