@@ -458,7 +458,7 @@ def mode_mass(p_g: DensityLike, modes: TargetModes, *, radius: float = 3.0, capt
     dx = 4 * _EPS * (np.abs(c).max(axis=1) + radius * np.linalg.norm(trils, ord=2, axis=(1, 2)))
     s_min = float(dp.hints.scales.min())
     log_peak = -d * math.log(s_min) - 0.5 * d * math.log(2 * math.pi)
-    breaks = dp.hints.breaks if d == 2 else ()
+    breaks = dp.hints.breaks  # where p_g is not smooth: kink indicators for the integrator
 
     def f(t: np.ndarray, own: np.ndarray):
         if d == 1:

@@ -211,6 +211,20 @@ def test_1d_mass_is_a_normal_cdf_difference():
         assert abs(mm.masses[i] - ref) <= mm.errors[i] + 1e-15, i
 
 
+def test_1d_mass_of_kinked_and_jumping_densities():
+    # mixture2's intervals are [-3.5, -0.5] and [0.5, 3.5]. U(-1, 1) puts 1/4 in each; Laplace(-0.7,
+    # 0.3) puts 1 - e^{-0.2/0.3}/2 - e^{-2.8/0.3}/2 and (e^{-1.2/0.3} - e^{-4.2/0.3})/2 (its CDF).
+    modes = target_modes(toys.mixture2())
+    mu = mode_mass(toys.uniform(-1.0, 1.0), modes, atol=1e-12)
+    assert all(abs(m - 0.25) <= e + 1e-16 for m, e in zip(mu.masses, mu.errors))
+    # the jumps are located (cell edges at +-1) rather than bisected towards: 336 evaluations,
+    # against 6048 when the integrator is not told where they are
+    assert mu.evaluations < 1000
+    ml = mode_mass(td.Laplace(_t(-0.7), _t(0.3)), modes, atol=1e-12)
+    ref = (1 - 0.5 * math.exp(-0.2 / 0.3) - 0.5 * math.exp(-2.8 / 0.3), 0.5 * (math.exp(-1.2 / 0.3) - math.exp(-4.2 / 0.3)))
+    assert all(abs(m - r) <= e + 1e-16 for m, r, e in zip(ml.masses, ref, ml.errors))
+
+
 @pytest.mark.parametrize("target", [toys.ring(8, std=0.1), toys.grid(5, std=0.1)])
 def test_p_g_equal_to_the_target(target):
     # Each mode's own component puts w (1 - e^{-9/2}) in its disc. The other components add
