@@ -129,7 +129,8 @@ def test_high_quality_uses_each_modes_own_covariance():
     np.testing.assert_allclose(mahalanobis(x, mvn)[:, 0], [2.5, math.hypot(2.0, 2.5)], rtol=1e-14)
     # a sample 2.9 sd from a wide mode but Euclidean-nearer to a narrow one counts for the wide
     # mode (the nearest in Mahalanobis distance)
-    two = target_modes(td.MixtureSameFamily(td.Categorical(probs=_t([0.5, 0.5])), td.Normal(_t([0.0, 5.0]), _t([1.0, 0.1]))))
+    two = target_modes(td.MixtureSameFamily(td.Categorical(probs=_t([0.5, 0.5])),
+                                            td.Normal(_t([0.0, 5.0]), _t([1.0, 0.1]))))
     assert mode_coverage(np.array([2.9]), two).counts == (1, 0)
 
 
@@ -142,8 +143,9 @@ def test_1d_samples_accept_flat_or_column_arrays():
 
 def test_argument_errors_name_the_argument():
     modes = target_modes(toys.ring(8, std=0.1))
-    for bad, match in ((np.zeros((3, 3)), "samples: expected shape"), (np.zeros((0, 2)), "samples: expected at least"),
-                       (np.array([[0.0, np.nan]]), "samples: expected finite"), (np.zeros(4), "samples: expected shape")):
+    for bad, match in ((np.zeros((3, 3)), "samples: expected shape"), (np.zeros(4), "samples: expected shape"),
+                       (np.zeros((0, 2)), "samples: expected at least"),
+                       (np.array([[0.0, np.nan]]), "samples: expected finite")):
         with pytest.raises(ValueError, match=match):
             mode_coverage(bad, modes)
     with pytest.raises(TypeError, match="modes"):
@@ -194,7 +196,8 @@ def test_a_narrow_p_g_component_is_not_stepped_over(spike_sd):
     c = np.array([[0.5, -0.5]])
     off = np.array([0.1234, 0.0771])
     p_g = td.MixtureSameFamily(td.Categorical(probs=_t([0.3, 0.7])),
-                               td.Independent(td.Normal(_t(np.stack([c[0] + off, c[0]])), _t([[spike_sd] * 2, [1.0, 1.0]])), 1))
+                               td.Independent(td.Normal(_t(np.stack([c[0] + off, c[0]])),
+                                                        _t([[spike_sd] * 2, [1.0, 1.0]])), 1))
     mm = mode_mass(p_g, target_modes(_iso(c, 0.1)), atol=1e-10)  # the spike's rounding error is ~4e-12
     ref = (0.3 * stats.ncx2.cdf((0.3 / spike_sd) ** 2, 2, float(off @ off) / spike_sd ** 2)
            + 0.7 * -math.expm1(-0.3 ** 2 / 2))
@@ -221,7 +224,8 @@ def test_1d_mass_of_kinked_and_jumping_densities():
     # against 6048 when the integrator is not told where they are
     assert mu.evaluations < 1000
     ml = mode_mass(td.Laplace(_t(-0.7), _t(0.3)), modes, atol=1e-12)
-    ref = (1 - 0.5 * math.exp(-0.2 / 0.3) - 0.5 * math.exp(-2.8 / 0.3), 0.5 * (math.exp(-1.2 / 0.3) - math.exp(-4.2 / 0.3)))
+    ref = (1 - 0.5 * math.exp(-0.2 / 0.3) - 0.5 * math.exp(-2.8 / 0.3),
+           0.5 * (math.exp(-1.2 / 0.3) - math.exp(-4.2 / 0.3)))
     assert all(abs(m - r) <= e + 1e-16 for m, r, e in zip(ml.masses, ref, ml.errors))
 
 
