@@ -29,17 +29,22 @@ from ..results import AccuracyError
 from ..value import criterion, value_function
 from .config import TrainConfig
 from .grid import LOG4
-from .members import MemberDiscriminator
+from .members import MemberDiscriminator, MemberGenerator
 
 __all__ = ["extra_member_metrics", "grid_metrics", "member_metrics"]
 
 
-def extra_member_metrics(p_data: Density, p_g: Density, config: TrainConfig) -> dict[str, Any]:
+def extra_member_metrics(p_data: Density, p_g: Density, config: TrainConfig,
+                         generator: MemberGenerator | None = None) -> dict[str, Any]:
     """Further per-member metrics, added to every record of a member with a density.
 
     THE PLACE FOR NEW PER-MEMBER METRICS: return a dict of JSON-ready values (numbers, strings,
-    lists, dicts) computed from the target ``p_data`` and the member's ``p_g`` (both already
-    converted, once for the step). Mode coverage for 2-D targets with known modes
+    lists, dicts) computed from the target ``p_data``, the member's ``p_g`` (both already
+    converted, once for the step) and, for sample-based metrics, its ``generator``
+    (``generator.sample(n, torch_generator)``: samples of the generator itself, which for the
+    2-D MLP generator are not those of its kernel density estimate ``p_g``; draw them from a
+    generator seeded for the purpose, never from the member's training stream, so that the
+    training does not depend on the metrics). Mode coverage for 2-D targets with known modes
     (:mod:`gan_theory.coverage`) goes here. A metric that cannot be computed should raise
     ``ValueError`` or ``AccuracyError`` (recorded as ``metrics_error``), never return a wrong
     number. Nothing is added today.
@@ -48,7 +53,8 @@ def extra_member_metrics(p_data: Density, p_g: Density, config: TrainConfig) -> 
 
 
 def member_metrics(p_data: Density, member_density: Callable[[], Any], exact: bool, discriminator: MemberDiscriminator | None,
-                   config: TrainConfig, summary: Callable[[], Any] | None = None) -> dict[str, Any]:
+                   config: TrainConfig, summary: Callable[[], Any] | None = None,
+                   generator: MemberGenerator | None = None) -> dict[str, Any]:
     """The theory metrics of one member (the keys are listed in the module docstring).
 
     Parameters
@@ -67,6 +73,8 @@ def member_metrics(p_data: Density, member_density: Callable[[], Any], exact: bo
         For the labels and the quadrature tolerances.
     summary : callable, optional
         ``summary()``: the generator's summary of this member, recorded as ``generator``.
+    generator : MemberGenerator, optional
+        The member's generator, for :func:`extra_member_metrics`.
 
     A metric that fails (``AccuracyError``, ``ValueError``: a density the quadrature cannot
     bound) ends the metrics there with ``metrics_error`` saying why.
@@ -91,7 +99,7 @@ def member_metrics(p_data: Density, member_density: Callable[[], Any], exact: bo
             values.update(d_error=0.0, v_quadrature=c.value)
         if summary is not None:
             values["generator"] = summary()
-        values.update(extra_member_metrics(p_data, p_g, config))
+        values.update(extra_member_metrics(p_data, p_g, config, generator))
     except (AccuracyError, ValueError) as exc:
         values["metrics_error"] = f"{type(exc).__name__}: {exc}"
     return values

@@ -287,7 +287,8 @@ class EnsembleTrainer:
                     continue
                 summary = (lambda j=j: gen.summary(j)) if hasattr(gen, "summary") else None
                 values = member_metrics(self.p_data, lambda j=j: gen.member_density(j), gen.exact_density,
-                                        self.member_discriminator(i), self.config, summary)
+                                        self.member_discriminator(i), self.config, summary,
+                                        MemberGenerator(gen, j, i, self.dim, self.device, self.dtype))
                 records.append(self._record(i, wall_time, values, stopped, active, last))
         return records
 
