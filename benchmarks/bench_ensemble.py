@@ -33,7 +33,7 @@ from _common import machine, write  # noqa: E402
 from gan_theory import toys  # noqa: E402
 from gan_theory.densities import as_density  # noqa: E402
 from gan_theory.training.config import TrainConfig  # noqa: E402
-from gan_theory.training.loop import Trainer  # noqa: E402
+from gan_theory.training.run import Trainer  # noqa: E402
 from gan_theory.training.losses import softplus  # noqa: E402
 from gan_theory.training.sampling import sampler  # noqa: E402
 

@@ -11,9 +11,8 @@ True
 
 import math
 
-__version__ = "0.1.0"
-
-from . import montecarlo, toys  # noqa: E402
+from ._version import __version__
+from . import montecarlo, toys
 from .closed_forms import register_closed_form
 from .densities import as_density, register_hints
 from .discriminator import OptimalDiscriminator, discriminator_error, discriminator_sup_error, optimal_discriminator
@@ -21,7 +20,8 @@ from .divergences import f_divergence, jsd, kl, wasserstein1
 from .results import AccuracyError, IntegralResult, MonteCarloResult
 from .training.config import TrainConfig
 from .training.fit import FitResult, fit_discriminator
-from .training.loop import TrainResult, train
+from .training.members import TrainResult
+from .training.run import train
 from .value import criterion, value_function
 
 

@@ -37,7 +37,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 #: Seeds of ``check``: the claims derive seeds ``seed + k`` (k below a few hundred), which must stay
@@ -135,8 +135,19 @@ def _seed(text: str) -> int:
     return seed
 
 
+def _flag_or_mode(text: str) -> bool | str:
+    """``--compile``: true/false (also yes/no, 1/0) or a torch.compile mode, left to TrainConfig to check."""
+    low = text.strip().lower()
+    if low in ("true", "yes", "1"):
+        return True
+    if low in ("false", "no", "0"):
+        return False
+    return text.strip()
+
+
 #: The parser of each kind of TrainConfig field (by its annotation); ranges are TrainConfig's job.
 _FIELD_TYPES = {
+    "bool | str": _flag_or_mode,
     "str": str,
     "int": _int,
     "int | None": _int,
@@ -237,7 +248,8 @@ def _train(args: argparse.Namespace) -> int:
 
     from . import toys
     from .training.config import TrainConfig
-    from .training.loop import Trainer, read_run_meta
+    from .training.run import Trainer
+    from .training.rundir import read_run_meta
 
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     if args.resume:
@@ -302,7 +314,7 @@ def _check(args: argparse.Namespace) -> int:
 
     from .claims import CLAIMS, CheckContext, run
     from .claims.report import table, write
-    from .training.loop import describe_device, resolve_device, versions
+    from .training.device import describe_device, resolve_device, versions
 
     if args.only is None:
         ids = list(CLAIMS)

@@ -124,9 +124,9 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, spy, argv, names):
 
 
 def test_cuda_device_that_is_not_there(capsys, spy, monkeypatch):
-    from gan_theory.training import loop
+    from gan_theory.training import device
 
-    monkeypatch.setattr(loop.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device.torch.cuda, "is_available", lambda: False)
     refused(capsys, ["check", "--device", "cuda:7"], "--device", "'cuda:7'", "CUDA is not available", "'cpu'")
     refused(capsys, ["train", "--target", "gaussian", "--device", "cuda:7", "--steps", "1"],
             "device", "'cuda:7'", "CUDA is not available")
@@ -151,12 +151,12 @@ def test_check_out_is_created_and_holds_only_the_reports(capsys, spy, tmp_path):
 
 
 def test_train_out_that_cannot_be_written_is_refused_before_training(capsys, spy, a_file, monkeypatch):
-    from gan_theory.training import loop
+    from gan_theory.training import run
 
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(loop.Trainer, "run", no_training)
+    monkeypatch.setattr(run.Trainer, "run", no_training)
     refused(capsys, ["train", "--target", "gaussian", "--steps", "1", "--out", str(a_file / "run")],
             "--out", "cannot be created or written")
 

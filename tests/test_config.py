@@ -14,9 +14,9 @@ import pytest
 import torch
 
 import gan_theory as gt
-from gan_theory.training import loop
+from gan_theory.training import device as device_module
 from gan_theory.training.config import TrainConfig
-from gan_theory.training.loop import resolve_device
+from gan_theory.training.device import resolve_device
 
 SEED_BOUND = 2 ** 64  # torch.Generator.manual_seed takes 0 <= seed < 2**64 (checked against torch below)
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -30,7 +30,7 @@ def test_field_lists_cover_every_numeric_field():
     # The parametrised tests below walk these lists; a new numeric field must land in one.
     assert set(INT_FIELDS) == set(COUNT_FIELDS)
     assert set(FLOAT_FIELDS) == {"lr_g", "lr_d", "momentum", "lr_final", "real_label", "fake_label", "init_loc",
-                                 "init_scale", "quadrature_atol", "network_quadrature_atol"}
+                                 "init_scale", "quadrature_atol", "network_quadrature_atol", "r1_gamma"}
 
 
 # ---------------------------------------------------------------- seeds
@@ -202,7 +202,7 @@ def test_resolve_device_accepts_the_documented_names():
 
 
 def test_cuda_without_cuda(monkeypatch):
-    monkeypatch.setattr(loop.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_module.torch.cuda, "is_available", lambda: False)
     for device in ("cuda", "cuda:0", "cuda:7"):
         with pytest.raises(ValueError, match=rf"^device: '{device}' was asked for, but CUDA is not available on this "
                                              r"machine; use 'auto' or 'cpu' \(accepted values: 'auto', 'cpu', 'cuda' "
@@ -212,8 +212,8 @@ def test_cuda_without_cuda(monkeypatch):
 
 
 def test_cuda_index_this_machine_does_not_have(monkeypatch):
-    monkeypatch.setattr(loop.torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(loop.torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(device_module.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(device_module.torch.cuda, "device_count", lambda: 1)
     with pytest.raises(ValueError, match=r"^device: 'cuda:7' was asked for, but this machine has 1 CUDA device\(s\) "
                                          r"\(cuda:0 to cuda:0\)"):
         resolve_device("cuda:7")

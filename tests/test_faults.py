@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_theory.training.loop import load_checkpoint
+from gan_theory.training.rundir import load_checkpoint
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "win32",
                                 reason="needs os.fork and SIGKILL")
@@ -37,9 +37,9 @@ DRIVER = textwrap.dedent('''
 
     import torch
     import gan_theory as gt
-    from gan_theory.training import loop
+    from gan_theory.training import rundir
     from gan_theory.training.config import TrainConfig
-    from gan_theory.training.loop import train
+    from gan_theory.training.run import train
 
     base, n_kills, seed, steps = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     CFG = TrainConfig(generator="affine", steps=steps, ensemble=2, log_every=1, checkpoint_every=2, device="cpu",
@@ -61,7 +61,7 @@ DRIVER = textwrap.dedent('''
             try:
                 torch.set_num_threads(1)
                 if target is not None:
-                    real, seen = loop._write_bytes, {"record": 0, "checkpoint": 0}
+                    real, seen = rundir._write_bytes, {"record": 0, "checkpoint": 0}
 
                     def hooked(fd, data):
                         data = bytes(data)
@@ -75,7 +75,7 @@ DRIVER = textwrap.dedent('''
                                 time.sleep(600)
                         real(fd, data)
 
-                    loop._write_bytes = hooked
+                    rundir._write_bytes = hooked
                 resume = (out / "config.json").exists()
                 res = train(TARGET, CFG, out=out, resume=resume, progress=False)
                 (out.parent / (out.name + ".history.json")).write_text(json.dumps(res.history))

@@ -251,7 +251,7 @@ def test_montecarlo_value_function_refuses_n_with_sample_tensors():
 def test_resume_after_config_json_was_edited_says_so(tmp_path, key, value):
     import json
     from gan_theory.training.config import TrainConfig
-    from gan_theory.training.loop import RunDirectoryError
+    from gan_theory.training.rundir import RunDirectoryError
     cfg = TrainConfig(generator="affine", steps=8, ensemble=1, log_every=2, checkpoint_every=4, device="cpu",
                       d_hidden=(8,), dtype="float64", batch_size=16)
     target = gt.toys.gaussian(2.0, 0.5)

@@ -57,7 +57,7 @@ def test_cosine_schedule_is_torch_cosine_annealing():
     """Catches T22 (schedule not applied) and T23 (half a period): the learning rate the
     trainer's optimizers use at each step equals torch's CosineAnnealingLR with
     eta_min = lr_final * lr and T_max = steps."""
-    from gan_theory.training.loop import Trainer
+    from gan_theory.training.run import Trainer
 
     steps, lr, final = 8, 1e-2, 0.1
     cfg = TrainConfig(generator="affine", steps=steps, ensemble=1, lr_g=lr, lr_d=lr, lr_schedule="cosine",
@@ -78,7 +78,7 @@ def test_cosine_schedule_is_torch_cosine_annealing():
 
 def test_d_steps_discriminator_updates_per_generator_step(monkeypatch):
     """Catches T24: Algorithm 1 makes k = d_steps discriminator updates per generator update."""
-    from gan_theory.training.loop import Trainer
+    from gan_theory.training.run import Trainer
 
     cfg = TrainConfig(generator="affine", steps=2, ensemble=1, d_steps=3, device="cpu", dtype="float64",
                       d_hidden=(4,), log_every=100)
@@ -100,7 +100,7 @@ def test_d_steps_discriminator_updates_per_generator_step(monkeypatch):
 
 def test_optimizers_take_their_settings_from_the_config():
     """Catches T25 and T26: the configured Adam betas and SGD momentum reach the optimizers."""
-    from gan_theory.training.loop import Trainer
+    from gan_theory.training.run import Trainer
 
     base = dict(generator="affine", steps=1, ensemble=1, device="cpu", d_hidden=(4,))
     adam = Trainer(gt.toys.gaussian(), TrainConfig(optimizer="adam", betas=(0.3, 0.8), **base)).chunks[0]
@@ -180,7 +180,8 @@ def test_a_non_finite_gradient_with_a_finite_loss_stops_the_member():
     """Catches T14: the guard looks at the gradients too. Member 1's loss sqrt(w - w) is 0 but
     its gradient is 0 * inf = NaN; member 1 is stopped with its parameters unchanged, member 0
     takes its step."""
-    from gan_theory.training.loop import Trainer
+    from gan_theory.training.run import Trainer
+    from gan_theory.training.steps import StepOutput, guarded_update, stop_reason, update_stops
 
     # Adam: unlike SGD's, its update has no second guard on the parameters afterwards
     cfg = TrainConfig(generator="affine", optimizer="adam", steps=1, ensemble=2, lr_g=0.1, device="cpu",
@@ -193,8 +194,13 @@ def test_a_non_finite_gradient_with_a_finite_loss_stops_the_member():
     loss1 = sum(torch.sqrt(p[1] - p[1]).sum() for p in params)
     loss = torch.stack([loss0, loss1])
     assert bool(torch.isfinite(loss).all())
-    trainer._apply(chunk, chunk.opt_g, params, loss, "generator")
-    assert list(trainer.stopped) == [1] and not bool(trainer.active[1]) and bool(trainer.active[0])
+    grads = torch.autograd.grad(loss.sum(), params)
+    norm, finite, ok = guarded_update(chunk.opt_g, params, list(grads), loss, trainer.active.clone())
+    out = StepOutput(loss.detach(), norm, finite, ok)
+    active, step, code, value = update_stops(trainer.active, torch.full((2,), -1), torch.zeros(2, dtype=torch.int64),
+                                             torch.zeros(2, dtype=torch.float64), out, 1, "generator")
+    assert active.tolist() == [True, False] and step.tolist() == [-1, 1]
+    assert stop_reason(1, 1, int(code[1]), float(value[1])) == "step 1, member 1: non-finite generator loss or gradient (0.0)"
     for p, b in zip(params, before):
         assert torch.equal(p.detach()[1], b[1])
         assert not torch.equal(p.detach()[0], b[0])

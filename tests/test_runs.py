@@ -21,10 +21,11 @@ import pytest
 import torch
 
 import gan_theory as gt
-from gan_theory.training import loop
+from gan_theory.training import rundir
 from gan_theory.training.config import TrainConfig
-from gan_theory.training.loop import (CheckpointError, RunDirectoryError, RunWriteError, load_checkpoint,
-                                      record_line, target_fingerprint, train)
+from gan_theory.training.run import train
+from gan_theory.training.rundir import (CheckpointError, RunDirectoryError, RunWriteError, load_checkpoint, record_line,
+                                        target_fingerprint)
 
 TARGET = gt.toys.gaussian(2.0, 0.5)
 OTHER = gt.toys.gaussian(2.0, 0.6)
@@ -299,8 +300,8 @@ def test_metrics_of_a_diverging_member_are_strict_json(tmp_path):
 
 def test_each_record_is_one_write(tmp_path, monkeypatch):
     writes = []
-    real = loop._write_bytes
-    monkeypatch.setattr(loop, "_write_bytes", lambda fd, data: (writes.append(bytes(data)), real(fd, data))[1])
+    real = rundir._write_bytes
+    monkeypatch.setattr(rundir, "_write_bytes", lambda fd, data: (writes.append(bytes(data)), real(fd, data))[1])
     train(TARGET, CFG, out=tmp_path / "run", progress=False)
     text = (tmp_path / "run" / "metrics.jsonl").read_bytes()
     record_writes = [w for w in writes if w.startswith(b'{"step"')]
@@ -345,7 +346,7 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
 def _writes_of_a_run(tmp_path, monkeypatch):
     """What a run writes, in order: 'config', 'empty' (the new metrics file), 'record', 'checkpoint'."""
     kinds = []
-    real = loop._write_bytes
+    real = rundir._write_bytes
 
     def spy(fd, data):
         data = bytes(data)
@@ -353,7 +354,7 @@ def _writes_of_a_run(tmp_path, monkeypatch):
                      else "config" if data.startswith(b"{") else "empty" if not data else "other")
         real(fd, data)
 
-    monkeypatch.setattr(loop, "_write_bytes", spy)
+    monkeypatch.setattr(rundir, "_write_bytes", spy)
     train(TARGET, CFG, out=tmp_path / "dry", progress=False)
     monkeypatch.undo()
     return kinds
@@ -369,7 +370,7 @@ def test_full_disk_stops_cleanly_and_the_run_resumes_to_the_same_numbers(tmp_pat
     second_ck = kinds.index("checkpoint", first_ck + 1)
     last_record = len(kinds) - 1 - kinds[::-1].index("record")
     at = [0, kinds.index("record"), first_ck, first_ck + 2, second_ck, last_record, len(kinds) - 1]
-    real = loop._write_bytes
+    real = rundir._write_bytes
     for n in at:
         d = tmp_path / f"full{n}"
         calls = [0]
@@ -381,7 +382,7 @@ def test_full_disk_stops_cleanly_and_the_run_resumes_to_the_same_numbers(tmp_pat
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             real(fd, data)
 
-        monkeypatch.setattr(loop, "_write_bytes", full_disk)
+        monkeypatch.setattr(rundir, "_write_bytes", full_disk)
         with pytest.raises(RunWriteError) as info:
             train(TARGET, CFG, out=d, progress=False)
         monkeypatch.undo()

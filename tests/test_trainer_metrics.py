@@ -22,7 +22,7 @@ from scipy.special import expit
 
 import gan_theory as gt
 from gan_theory.training.config import TrainConfig
-from gan_theory.training.loop import Trainer
+from gan_theory.training.run import Trainer
 
 F = torch.float64
 LOG4 = math.log(4.0)

@@ -15,7 +15,7 @@ import torch
 import gan_theory as gt
 from gan_theory.training.config import TrainConfig
 from gan_theory.training.generators import PushforwardDensity1D
-from gan_theory.training.loop import Trainer, train
+from gan_theory.training.run import Trainer, train
 
 F = torch.float64
 LOG4 = math.log(4.0)

@@ -19,7 +19,7 @@ from scipy.optimize import minimize
 
 from .. import toys
 from ..training.config import TrainConfig
-from ..training.loop import train
+from ..training.run import train
 from ..value import criterion
 from .base import CheckContext, Route
 

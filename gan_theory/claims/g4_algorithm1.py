@@ -15,7 +15,7 @@ import numpy as np
 from .. import toys
 from ..discriminator import discriminator_error
 from ..training.config import TrainConfig
-from ..training.loop import Trainer, train
+from ..training.run import Trainer, train
 from .base import CheckContext, Route
 
 __all__ = ["check", "training_route", "k_route"]
@@ -104,9 +104,8 @@ def k_route(ctx: CheckContext, ks=(1, 5), steps: int | None = None, n: int | Non
         def measure(trainer, errors=errors):
             if trainer.step_count >= steps // 2 and trainer.step_count % 50 == 0:
                 for i in range(trainer.n_members):
-                    chunk, j = trainer._locate(i)
-                    d = trainer.member_discriminator(i)
-                    errors.append(discriminator_error(d, target, chunk.generator.member_density(j), atol=1e-7).value)
+                    member = trainer.member(i)
+                    errors.append(discriminator_error(member.discriminator, target, member.density(), atol=1e-7).value)
 
         for _ in range(steps):
             tr.step(before_generator_step=measure)

@@ -18,7 +18,7 @@ import torch
 
 from .. import toys
 from ..training.config import TrainConfig
-from ..training.loop import Trainer
+from ..training.run import Trainer
 from ..training.losses import generator_loss
 from ..value import criterion
 from .base import CheckContext, Erratum, Route
@@ -111,7 +111,7 @@ def _steps_to_target(ctx: CheckContext, loss: str, lr: float, budget: int, targe
     for s in range(1, budget + 1):
         tr.step()
         if s % 25 == 0:
-            gap = criterion(target, tr.chunks[0].generator.member_density(0)).value + LOG4
+            gap = criterion(target, tr.member(0).density()).value + LOG4
             trace.append((s, gap))
             if gap <= target_gap:
                 return s, trace

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .. import toys
 from ..training.config import TrainConfig
-from ..training.loop import Trainer
+from ..training.run import Trainer
 from ..training.losses import discriminator_loss, generator_loss, minibatch_value
 from .base import CheckContext, Route
 
@@ -66,9 +66,9 @@ def _applied_generator_gradient(ctx: CheckContext, loss: str, formula) -> tuple[
     cfg = TrainConfig(generator="affine", discriminator="optimal", loss=loss, optimizer="sgd", momentum=0.0,
                       steps=1, ensemble=2, seed=ctx.seed, lr_g=lr, init_loc=0.5, init_scale=0.8, batch_size=64,
                       device="cpu", dtype="float64", log_every=10 ** 9)
-    tr = Trainer(toys.gaussian(2.0, 0.5), cfg)
-    chunk = tr.chunks[0]
-    gen = chunk.generator
+    target = toys.gaussian(2.0, 0.5)
+    tr = Trainer(target, cfg)
+    gen = tr.member(0).generator.module  # the ensemble module holding both members (live parameters)
     states = [g.get_state() for g in tr.rngs]
     before = [p.detach().clone() for p in gen.parameters()]
     tr.step()
@@ -82,7 +82,9 @@ def _applied_generator_gradient(ctx: CheckContext, loss: str, formula) -> tuple[
         for p, b in zip(gen.parameters(), before):
             p.copy_(b)
     x = gen(z)
-    logits = tr._optimal_logits(chunk, x)  # D* of the generator before the step (held fixed)
+    # D* of the generator before the step, held fixed: logit = log p_data - log p_g (Prop. 1),
+    # with log_prob's parameters detached (the generator module's documented contract)
+    logits = target.log_prob(x[..., 0]) - gen.log_prob(x)
     expected = torch.autograd.grad(formula(logits).mean(-1).sum(), list(gen.parameters()))
     num = max(float(torch.max(torch.abs(a - e))) for a, e in zip(applied, expected))
     scale = max(float(torch.max(torch.abs(e))) for e in expected)

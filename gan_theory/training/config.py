@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_flag, check_int, check_real
 
-__all__ = ["GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "SEED_BOUND", "TrainConfig", "check_betas",
+__all__ = ["COMPILE_MODES", "GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "SEED_BOUND", "TrainConfig", "check_betas", "check_compile",
            "check_device_name", "check_seeds", "check_widths"]
 
 GENERATORS = ("affine", "flow", "mlp", "grid")
@@ -28,6 +28,8 @@ LOSSES = ("non_saturating", "minimax")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
+#: The modes of ``torch.compile`` that ``TrainConfig.compile`` takes besides True and False.
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 ACTIVATIONS = ("silu", "tanh", "relu", "leaky_relu", "softplus")
 
 #: Seeds go to ``torch.Generator.manual_seed``, which takes ``0 <= seed < 2**64``.
@@ -114,13 +116,30 @@ def check_widths(name: str, value: Any) -> tuple[int, ...]:
 
 def check_device_name(name: str, value: Any) -> str:
     """``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (the form only; whether the device is
-    there is checked when a run starts, by :func:`gan_theory.training.loop.resolve_device`)."""
+    there is checked when a run starts, by :func:`gan_theory.training.device.resolve_device`)."""
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected {DEVICE_NAMES} (N: a CUDA device index), got {type(value).__name__} "
                         f"{value!r}")
     if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", value):
         raise ValueError(f"{name}: expected {DEVICE_NAMES} (N: a CUDA device index), got {value!r}")
     return value
+
+
+def check_compile(name: str, value: Any) -> bool | str:
+    """``TrainConfig.compile``: True, False or one of :data:`COMPILE_MODES`."""
+    if isinstance(value, str):
+        if value not in COMPILE_MODES:
+            raise ValueError(f"{name}: expected True, False or a torch.compile mode "
+                             f"({', '.join(map(repr, COMPILE_MODES))}), got {value!r}")
+        return value
+    if value is None:
+        raise TypeError(f"{name}: expected True, False or a torch.compile mode "
+                        f"({', '.join(map(repr, COMPILE_MODES))}), got None")
+    try:
+        return check_flag(name, value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected True, False or a torch.compile mode "
+                        f"({', '.join(map(repr, COMPILE_MODES))}), got {type(value).__name__} {value!r}") from None
 
 
 def lr_factor(schedule: str, final: float, step: int, steps: int) -> float:
@@ -209,6 +228,16 @@ class TrainConfig:
         (``||D - D*||_m^2``, V(D, G)). A LeakyReLU network has kinks along lines in 2-D, which
         the quadrature resolves at a cost that grows quickly below 1e-7; 1e-6 is far below the
         minibatch noise these numbers are compared with.
+    r1_gamma : float
+        Weight of the R1 penalty (Mescheder, Geiger and Nowozin 2018, eq. 9): the network
+        discriminator's loss gains ``gamma/2 * E_{x ~ p_data} ||grad_x logit(x)||^2`` (on each
+        real minibatch). 0 (the default): no penalty. Needs ``discriminator="mlp"``.
+    compile : bool or str
+        Compile the discriminator and generator steps with ``torch.compile``: False (the
+        default: eager), True (torch's default mode) or a mode, one of ``"default"``,
+        ``"reduce-overhead"`` (CUDA graphs on a GPU), ``"max-autotune"``,
+        ``"max-autotune-no-cudagraphs"``. The numbers equal the eager ones to float rounding
+        (compiled kernels may fuse and reorder operations).
     """
 
     generator: str = "affine"
@@ -247,6 +276,8 @@ class TrainConfig:
     chunk: int = 64
     quadrature_atol: float = 1e-9
     network_quadrature_atol: float = 1e-6
+    r1_gamma: float = 0.0
+    compile: bool | str = False
 
     def __post_init__(self) -> None:
         # Every field is checked and stored as a plain Python value (int, float, str, tuple),
@@ -289,6 +320,12 @@ class TrainConfig:
         put("quadrature_atol", check_real("quadrature_atol", self.quadrature_atol, lower=0.0, lower_open=True))
         put("network_quadrature_atol", check_real("network_quadrature_atol", self.network_quadrature_atol,
                                                   lower=0.0, lower_open=True))
+        put("r1_gamma", check_real("r1_gamma", self.r1_gamma, lower=0.0))
+        if self.r1_gamma > 0 and self.discriminator != "mlp":
+            raise ValueError(f"r1_gamma: the R1 penalty regularises a network discriminator, and the discriminator "
+                             f"is {self.discriminator!r} (the exact D*); set r1_gamma=0 or discriminator='mlp', got "
+                             f"r1_gamma={self.r1_gamma}")
+        put("compile", check_compile("compile", self.compile))
         if self.generator == "grid" and self.discriminator != "optimal":
             raise ValueError("discriminator: the grid generator moves by gradient steps on the criterion with the "
                              "exact D* (Prop. 2); use discriminator='optimal'")

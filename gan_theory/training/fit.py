@@ -2,11 +2,14 @@
 
 For a fixed ``p_g``, the discriminator that maximises V(D, G) is D* (Goodfellow et al. 2014,
 Prop. 1). :func:`fit_discriminator` trains an MLP discriminator on minibatches from ``p_data``
-and ``p_g`` (binary cross-entropy from logits, Adam) and tracks ``||D - D*||_m`` by quadrature.
+and ``p_g`` (binary cross-entropy from logits, Adam) with the discriminator step of the trainer
+(:func:`gan_theory.training.steps.discriminator_step`, non-finite guard included) and tracks
+``||D - D*||_m`` by quadrature.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -18,16 +21,20 @@ import torch
 from .._checks import check_choice, check_flag, check_int, check_real
 from ..densities import DensityLike, as_pair
 from ..discriminator import discriminator_error, discriminator_sup_error
-from .config import ACTIVATIONS, DTYPES, SCHEDULES, check_betas, check_seeds, check_widths, lr_factor
+from .config import ACTIVATIONS, DTYPES, SCHEDULES, TrainConfig, check_betas, check_seeds, check_widths, lr_factor
+from .device import resolve_device
 from .ensemble import EnsembleMLP
-from .loop import MemberDiscriminator, resolve_device
-from .losses import discriminator_loss
+from .members import MemberDiscriminator
 from .optim import EnsembleAdam
 from .sampling import sampler
+from .steps import discriminator_step
 
 __all__ = ["FitResult", "fit_discriminator"]
 
 _F64 = torch.float64
+
+# The discriminator's architecture and labels have one home: TrainConfig's defaults.
+_TRAIN = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 
 @dataclass
@@ -57,8 +64,9 @@ class FitResult:
 def fit_discriminator(p_data: DensityLike, p_g: DensityLike, steps: int = 2000, seed: int = 0, *,
                       ensemble: int = 1, seeds: Sequence[int] | None = None, batch_size: int = 512,
                       lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), lr_schedule: str = "cosine",
-                      lr_final: float = 0.01, hidden: Sequence[int] = (64, 64), activation: str = "leaky_relu",
-                      real_label: float = 1.0, fake_label: float = 0.0, log_every: int = 250,
+                      lr_final: float = 0.01, hidden: Sequence[int] = _TRAIN["d_hidden"],
+                      activation: str = _TRAIN["d_activation"], real_label: float = _TRAIN["real_label"],
+                      fake_label: float = _TRAIN["fake_label"], log_every: int = 250,
                       dtype: str = "float32", device: str = "auto", atol: float = 1e-7,
                       progress: bool | None = None) -> FitResult:
     """Train an MLP discriminator against fixed ``p_data`` and ``p_g`` and measure it against D*.
@@ -74,11 +82,17 @@ def fit_discriminator(p_data: DensityLike, p_g: DensityLike, steps: int = 2000, 
         every draw comes from the member's own ``torch.Generator``.
     ensemble : int
         Independent discriminators trained in one batched computation.
-    batch_size, lr, betas, lr_schedule, lr_final, hidden, activation
-        Optimisation and architecture (cosine learning-rate decay to ``lr * lr_final`` by
-        default, which damps the minibatch noise at the end).
+    hidden, activation
+        The network: by default ``TrainConfig``'s ``d_hidden`` and ``d_activation`` (one home
+        for both), so that the network fitted here is the one :func:`gan_theory.train` trains.
+    batch_size, lr, betas, lr_schedule, lr_final
+        Optimisation. These differ from ``train``'s on purpose: fitting D against a fixed
+        ``p_g`` is a supervised problem run to convergence (Adam's usual betas (0.9, 0.999),
+        larger batches, cosine decay to ``lr * lr_final``, which damps the minibatch noise at
+        the end), while in the game the generator moves under D (beta1 = 0.5 there).
     real_label, fake_label : float
-        BCE targets; the optimum is then ``(a p_data + b p_g)/(p_data + p_g)``.
+        BCE targets (default: ``TrainConfig``'s); the optimum is then
+        ``(a p_data + b p_g)/(p_data + p_g)``.
     log_every : int
         ``||D - D*||_m`` is computed every this many steps (and at the end).
     dtype, device : str
@@ -141,16 +155,14 @@ def fit_discriminator(p_data: DensityLike, p_g: DensityLike, steps: int = 2000, 
     history = measure(0, 0.0)
     start = time.perf_counter()
     disable = (not sys.stderr.isatty()) if progress is None else (not progress)
-    params = list(net.parameters())
+    active = torch.ones(n, dtype=torch.bool, device=dev)
     for step in tqdm(range(1, steps + 1), disable=disable, desc="fit D", unit="step"):
         opt.lr = base_lr * lr_factor(lr_schedule, lr_final, step - 1, steps)
         real, fake = batch(sample_p), batch(sample_q)
-        loss = discriminator_loss(net(real)[..., 0], net(fake)[..., 0], real_label, fake_label)
-        grads = torch.autograd.grad(loss.sum(), params)
-        for p, g in zip(params, grads):
-            p.grad = g
-        opt.step()
-        opt.zero_grad()
+        # the discriminator step of train(), guard included (a member with a non-finite loss or
+        # gradient stops moving; its d_error is then that of its last finite network)
+        out = discriminator_step(net, opt, real, fake, None, active, real_label=real_label, fake_label=fake_label)
+        active = active & out.finite & out.params_ok
         if step % log_every == 0 or step == steps:
             history.extend(measure(step, time.perf_counter() - start))
     discriminators = [MemberDiscriminator(net.member(i, dtype=_F64).cpu(), dim) for i in range(n)]

@@ -44,17 +44,31 @@ def softplus(x: torch.Tensor) -> torch.Tensor:
     return _Softplus.apply(x)
 
 
+def _fake_mean(terms: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """``E_{p_g}`` of per-sample terms: the mean over the batch (last dim), or ``sum_b w_b t_b``
+    with the weights of a generator's ``weighted_sample`` (each row summing to 1)."""
+    return terms.mean(dim=-1) if weight is None else (weight * terms).sum(dim=-1)
+
+
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0,
-                       fake_label: float = 0.0) -> torch.Tensor:
-    """Per-member BCE: mean over the batch (last dim) of ``l(real, alpha) + l(fake, beta)``."""
+                       fake_label: float = 0.0, *, fake_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-member BCE: mean over the batch (last dim) of ``l(real, alpha) + l(fake, beta)``; the
+    generated samples' term weighted by ``fake_weight`` (sum over the batch) when given."""
     real = real_label * softplus(-real_logits) + (1.0 - real_label) * softplus(real_logits)
     fake = fake_label * softplus(-fake_logits) + (1.0 - fake_label) * softplus(fake_logits)
+    if fake_weight is not None:
+        return real.mean(dim=-1) + (fake_weight * fake).sum(dim=-1)
     return real.mean(dim=-1) + fake.mean(dim=-1)
 
 
-def generator_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
+def generator_loss(fake_logits: torch.Tensor, kind: str, *, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Per-member generator loss: ``non_saturating`` = mean softplus(-l) (= BCE with target 1),
-    ``minimax`` = mean log(1 - sigmoid(l)) = -mean softplus(l)."""
+    ``minimax`` = mean log(1 - sigmoid(l)) = -mean softplus(l); weighted sums over the batch
+    with ``weight`` when given."""
+    if weight is not None:
+        if kind not in ("non_saturating", "minimax"):
+            raise ValueError(f"kind: unknown option {kind!r}; expected 'non_saturating' or 'minimax'")
+        return _fake_mean(softplus(-fake_logits) if kind == "non_saturating" else -softplus(fake_logits), weight)
     if kind == "non_saturating":
         return softplus(-fake_logits).mean(dim=-1)
     if kind == "minimax":
@@ -62,6 +76,10 @@ def generator_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
     raise ValueError(f"kind: unknown option {kind!r}; expected 'non_saturating' or 'minimax'")
 
 
-def minibatch_value(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Per-member minibatch estimate of V(D, G): mean log D(x) + mean log(1 - D(G(z)))."""
+def minibatch_value(real_logits: torch.Tensor, fake_logits: torch.Tensor, *,
+                    fake_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-member minibatch estimate of V(D, G): mean log D(x) + mean log(1 - D(G(z))) (the
+    second term weighted by ``fake_weight`` when given)."""
+    if fake_weight is not None:
+        return -softplus(-real_logits).mean(dim=-1) - _fake_mean(softplus(fake_logits), fake_weight)
     return -softplus(-real_logits).mean(dim=-1) - softplus(fake_logits).mean(dim=-1)

@@ -68,20 +68,25 @@ class EnsembleAdam(_EnsembleOptimizer):
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
 
     @torch.no_grad()
-    def step(self, active: torch.Tensor | None = None) -> None:
-        """One update of every active member (all members if ``active`` is None)."""
+    def step(self, active: torch.Tensor | None = None, grads: Sequence[torch.Tensor | None] | None = None) -> None:
+        """One update of every active member (all members if ``active`` is None).
+
+        ``grads``: the gradients, one per parameter (None: skip it); default: each parameter's
+        ``.grad``. Passing them keeps the step free of attribute mutation (``torch.compile``).
+        The state (step counts, moments, parameters) is updated in place.
+        """
         b1, b2 = self.betas
+        grads = [p.grad for p in self.params] if grads is None else list(grads)
         t = self.step_count + (1.0 if active is None else active.to(torch.float64))
         bc1 = 1.0 - b1 ** t
         bc2 = 1.0 - b2 ** t
-        if active is None and all(p.grad is not None for p in self.params):
-            self._step_all(bc1, bc2)
-            self.step_count = t
+        if active is None and all(g is not None for g in grads):
+            self._step_all(bc1, bc2, grads)
+            self.step_count.copy_(t)
             return
-        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
-            if p.grad is None:
+        for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
+            if g is None:
                 continue
-            g = p.grad
             mask = self._mask(active, p)
             m_new = m.lerp(g, 1.0 - b1)
             v_new = v.mul(b2).addcmul_(g, g, value=1.0 - b2)
@@ -96,12 +101,11 @@ class EnsembleAdam(_EnsembleOptimizer):
                 m.copy_(torch.where(mask, m_new, m))
                 v.copy_(torch.where(mask, v_new, v))
                 p.copy_(torch.where(mask, p_new, p))
-        self.step_count = t
+        self.step_count.copy_(t)
 
-    def _step_all(self, bc1: torch.Tensor, bc2: torch.Tensor) -> None:
+    def _step_all(self, bc1: torch.Tensor, bc2: torch.Tensor, grads: list[torch.Tensor]) -> None:
         """Every member updated: the same arithmetic in place, with foreach kernels."""
         b1, b2 = self.betas
-        grads = [p.grad for p in self.params]
         torch._foreach_lerp_(self.exp_avg, grads, 1.0 - b1)
         torch._foreach_mul_(self.exp_avg_sq, b2)
         torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, value=1.0 - b2)
@@ -136,11 +140,13 @@ class EnsembleSGD(_EnsembleOptimizer):
         self.started = torch.zeros(self.n_members, dtype=torch.bool, device=self.lr.device)
 
     @torch.no_grad()
-    def step(self, active: torch.Tensor | None = None) -> None:
-        for p, buf in zip(self.params, self.buf):
-            if p.grad is None:
+    def step(self, active: torch.Tensor | None = None, grads: Sequence[torch.Tensor | None] | None = None) -> None:
+        """One update of every active member (all if ``active`` is None), with ``grads`` (one per
+        parameter, None: skip it) or, by default, each parameter's ``.grad``; in place."""
+        grads = [p.grad for p in self.params] if grads is None else list(grads)
+        for p, g, buf in zip(self.params, grads, self.buf):
+            if g is None:
                 continue
-            g = p.grad
             mask = self._mask(active, p)
             if self.momentum:
                 first = _per_member(~self.started, p).bool()
@@ -154,7 +160,7 @@ class EnsembleSGD(_EnsembleOptimizer):
             else:
                 buf.copy_(torch.where(mask, b_new, buf))
                 p.copy_(torch.where(mask, p_new, p))
-        self.started = self.started | (torch.ones_like(self.started) if active is None else active.bool())
+        self.started.copy_(self.started | (torch.ones_like(self.started) if active is None else active.bool()))
 
     def state_dict(self) -> dict:
         return {"lr": self.lr.clone(), "momentum": self.momentum, "buf": [b.clone() for b in self.buf],

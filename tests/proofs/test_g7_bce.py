@@ -25,8 +25,8 @@ def test_g7_trainer_route_fails_on_swapped_loss_formulas():
 
 
 def test_g7_trainer_route_fails_for_a_trainer_that_always_uses_minimax(monkeypatch):
-    from gan_theory.training import loop
+    from gan_theory.training import steps
 
-    real = loop.generator_loss
-    monkeypatch.setattr(loop, "generator_loss", lambda logits, kind: real(logits, "minimax"))
+    real = steps.generator_loss
+    monkeypatch.setattr(steps, "generator_loss", lambda logits, kind, **kw: real(logits, "minimax", **kw))
     assert not g7.trainer_route(CheckContext()).passed
