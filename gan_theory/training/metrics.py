@@ -10,7 +10,7 @@ generators; for the MLP generator an exact pushforward in 1-D, a kernel density 
   mixture ``m = (p_data + p_g)/2``), ``d_sup_error`` (the sup of ``|D - D*|`` on the central
   99% region) and ``v_quadrature`` = V(D, G) of the trained D;
 * ``generator``: the generator's own summary (its parameters), when it has one;
-* whatever :func:`extra_member_metrics` adds.
+* mode coverage, on targets with known modes (:func:`extra_member_metrics`).
 
 The member's ``p_g`` is turned into the engine's :class:`~gan_theory.densities.Density` (its
 validation and quadrature hints) ONCE per logging step, by :func:`member_metrics`, and that
@@ -22,6 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
+
+from ..coverage import coverage_metrics, target_modes
 from ..densities import Density, as_density
 from ..discriminator import discriminator_error, discriminator_sup_error
 from ..divergences import jsd
@@ -31,25 +34,39 @@ from .config import TrainConfig
 from .grid import LOG4
 from .members import MemberDiscriminator, MemberGenerator
 
-__all__ = ["extra_member_metrics", "grid_metrics", "member_metrics"]
+__all__ = ["COVERAGE_SAMPLES", "extra_member_metrics", "grid_metrics", "member_metrics"]
+
+
+#: Generated samples per member for the sample-based mode-coverage metrics (PacGAN and VEEGAN
+#: count modes on 2500 samples).
+COVERAGE_SAMPLES = 2500
 
 
 def extra_member_metrics(p_data: Density, p_g: Density, config: TrainConfig,
-                         generator: MemberGenerator | None = None) -> dict[str, Any]:
+                         generator: MemberGenerator | None = None, exact: bool = True) -> dict[str, Any]:
     """Further per-member metrics, added to every record of a member with a density.
 
-    THE PLACE FOR NEW PER-MEMBER METRICS: return a dict of JSON-ready values (numbers, strings,
-    lists, dicts) computed from the target ``p_data``, the member's ``p_g`` (both already
-    converted, once for the step) and, for sample-based metrics, its ``generator``
-    (``generator.sample(n, torch_generator)``: samples of the generator itself, which for the
-    2-D MLP generator are not those of its kernel density estimate ``p_g``; draw them from a
-    generator seeded for the purpose, never from the member's training stream, so that the
-    training does not depend on the metrics). Mode coverage for 2-D targets with known modes
-    (:mod:`gan_theory.coverage`) goes here. A metric that cannot be computed should raise
-    ``ValueError`` or ``AccuracyError`` (recorded as ``metrics_error``), never return a wrong
-    number. Nothing is added today.
+    THE PLACE FOR NEW PER-MEMBER METRICS: return a dict of JSON-ready values computed from the
+    target ``p_data``, the member's ``p_g`` (both already converted, once for the step) and, for
+    sample-based metrics, its ``generator``. A metric that cannot be computed raises
+    ``ValueError`` or ``AccuracyError`` (recorded as ``metrics_error``), never a wrong number.
+
+    Today: **mode coverage** (:func:`gan_theory.coverage.coverage_metrics`) when the target has
+    known modes (a Gaussian or a mixture of Gaussians: the ring, the grid, ...):
+    ``modes_captured``, ``high_quality`` and ``reverse_kl_modes`` from ``COVERAGE_SAMPLES``
+    samples of the generator itself (for the 2-D MLP generator these are its own samples, not
+    those of its kernel density estimate), and, when ``p_g`` is exact, the exact p_g-mass near
+    each mode by quadrature (``mass_near_modes``, ``mode_mass_captured``, ``reverse_kl_mass``,
+    with error bounds). The samples come from a ``torch.Generator`` seeded with the member's
+    seed and used for nothing else, so the training never depends on the metrics, and the same
+    latent draws are used at every log step (the metrics move only because G moves).
     """
-    return {}
+    modes = target_modes(p_data)
+    if modes is None or generator is None or not hasattr(generator.module, "latent_dim"):
+        return {}
+    draws = torch.Generator().manual_seed(config.member_seeds[generator.member])
+    samples = generator.sample(COVERAGE_SAMPLES, draws)
+    return coverage_metrics(modes, p_g if exact else None, samples)
 
 
 def member_metrics(p_data: Density, member_density: Callable[[], Any], exact: bool, discriminator: MemberDiscriminator | None,
@@ -99,7 +116,7 @@ def member_metrics(p_data: Density, member_density: Callable[[], Any], exact: bo
             values.update(d_error=0.0, v_quadrature=c.value)
         if summary is not None:
             values["generator"] = summary()
-        values.update(extra_member_metrics(p_data, p_g, config, generator))
+        values.update(extra_member_metrics(p_data, p_g, config, generator, exact))
     except (AccuracyError, ValueError) as exc:
         values["metrics_error"] = f"{type(exc).__name__}: {exc}"
     return values
