@@ -22,7 +22,7 @@ from .._checks import check_choice, check_int, check_real
 __all__ = ["GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "SEED_BOUND", "TrainConfig", "check_betas",
            "check_device_name", "check_seeds", "check_widths"]
 
-GENERATORS = ("affine", "flow", "mlp", "grid")
+GENERATORS = ("auto", "affine", "flow", "mlp", "grid", "mixture")
 DISCRIMINATORS = ("mlp", "optimal")
 LOSSES = ("non_saturating", "minimax")
 OPTIMIZERS = ("adam", "sgd")
@@ -239,6 +239,7 @@ class TrainConfig:
     init_loc: float = 0.0
     init_scale: float = 1.0
     grid_points: int = 2001
+    mixture_components: int | None = None
     dim: int | None = None
     dtype: str = "float32"
     device: str = "auto"
@@ -283,6 +284,8 @@ class TrainConfig:
             put("latent_dim", check_int("latent_dim", self.latent_dim, lower=1))
         put("init_loc", check_real("init_loc", self.init_loc))
         put("init_scale", check_real("init_scale", self.init_scale, lower=0.0, lower_open=True))
+        if self.mixture_components is not None:
+            put("mixture_components", check_int("mixture_components", self.mixture_components, lower=1))
         if self.dim is not None:
             put("dim", check_int("dim", self.dim, lower=1, upper=2))
         check_device_name("device", self.device)

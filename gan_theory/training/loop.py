@@ -545,6 +545,10 @@ class Trainer:
             from .flows import FlowGenerator
 
             gen = FlowGenerator(size, dim, n_bins=cfg.flow_bins, n_layers=cfg.flow_layers, **kw)
+        elif cfg.generator == "mixture":
+            from .mixture import MixtureGenerator
+
+            gen = MixtureGenerator(size, dim, cfg.mixture_components or 8, **kw)
         else:
             gen = GridGenerator(size, self.p_data, cfg.grid_points, cfg.init_loc, cfg.init_scale, **kw)
         gen.reset_parameters(rngs, cfg.init_loc, cfg.init_scale)
