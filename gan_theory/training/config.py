@@ -240,6 +240,7 @@ class TrainConfig:
     init_scale: float = 1.0
     grid_points: int = 2001
     mixture_components: int | None = None
+    r1_gamma: float = 0.0  # EXPERIMENTAL (h-mixture); the real field comes from the steps helper
     dim: int | None = None
     dtype: str = "float32"
     device: str = "auto"
@@ -284,6 +285,7 @@ class TrainConfig:
             put("latent_dim", check_int("latent_dim", self.latent_dim, lower=1))
         put("init_loc", check_real("init_loc", self.init_loc))
         put("init_scale", check_real("init_scale", self.init_scale, lower=0.0, lower_open=True))
+        put("r1_gamma", check_real("r1_gamma", self.r1_gamma, lower=0.0))
         if self.mixture_components is not None:
             put("mixture_components", check_int("mixture_components", self.mixture_components, lower=1))
         if self.dim is not None:

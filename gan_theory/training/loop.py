@@ -677,10 +677,25 @@ class Trainer:
         b = cfg.batch_size
         for _ in range(cfg.d_steps):
             real = self._real(chunk, b)
+            w = None
             with torch.no_grad():
-                fake = gen(self._noise(chunk, b, gen.latent_dim))
+                if hasattr(gen, "weighted_sample"):  # EXPERIMENTAL loop patch
+                    fake, w = gen.weighted_sample(self._noise(chunk, b, gen.latent_dim))
+                else:
+                    fake = gen(self._noise(chunk, b, gen.latent_dim))
+            if cfg.r1_gamma > 0:
+                real.requires_grad_(True)
             lr_, lf = disc(real)[..., 0], disc(fake)[..., 0]
-            loss_d = discriminator_loss(lr_, lf, cfg.real_label, cfg.fake_label)
+            if w is None:
+                loss_d = discriminator_loss(lr_, lf, cfg.real_label, cfg.fake_label)
+            else:
+                from .losses import softplus as _sp
+                real_t = cfg.real_label * _sp(-lr_) + (1.0 - cfg.real_label) * _sp(lr_)
+                fake_t = cfg.fake_label * _sp(-lf) + (1.0 - cfg.fake_label) * _sp(lf)
+                loss_d = real_t.mean(-1) + (w * fake_t).sum(-1)
+            if cfg.r1_gamma > 0:
+                (gx,) = torch.autograd.grad(lr_.sum(), real, create_graph=True)
+                loss_d = loss_d + 0.5 * cfg.r1_gamma * gx.square().sum(-1).mean(-1)
             norms = self._apply(chunk, chunk.opt_d, list(disc.parameters()), loss_d, "discriminator")
         out["loss_d"].append(loss_d.detach().cpu())
         out["v_minibatch"].append(minibatch_value(lr_, lf).detach().cpu())
@@ -694,9 +709,17 @@ class Trainer:
             chunk.opt_g.step(self.active[chunk.start:chunk.start + chunk.size].to(self.device))
             chunk.opt_g.zero_grad()
             return
-        x = gen(self._noise(chunk, self.config.batch_size, gen.latent_dim))
+        if hasattr(gen, "weighted_sample"):  # EXPERIMENTAL loop patch
+            x, w = gen.weighted_sample(self._noise(chunk, self.config.batch_size, gen.latent_dim))
+        else:
+            x, w = gen(self._noise(chunk, self.config.batch_size, gen.latent_dim)), None
         logits = disc(x)[..., 0] if disc is not None else self._optimal_logits(chunk, x)
-        loss_g = generator_loss(logits, self.config.loss)
+        if w is None:
+            loss_g = generator_loss(logits, self.config.loss)
+        else:
+            from .losses import softplus as _sp
+            per = _sp(-logits) if self.config.loss == "non_saturating" else -_sp(logits)
+            loss_g = (w * per).sum(-1)
         out["grad_norm_g"].append(self._apply(chunk, chunk.opt_g, list(gen.parameters()), loss_g, "generator"))
         out["loss_g"].append(loss_g.detach().cpu())
 
