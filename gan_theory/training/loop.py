@@ -499,8 +499,9 @@ class Trainer:
             target = target or {"name": p_data, "params": {}}
             p_data = toys.make(p_data)
         self.p_data: Density = as_density(p_data, "p_data")
-        self.config = config
         self.dim = self.p_data.dim
+        config = config.resolve(self.dim)  # generator "auto" and the recipe fields (training/recipes.py)
+        self.config = config
         if config.dim is not None and config.dim != self.dim:
             raise ValueError(f"dim: the models are configured for {config.dim}-D data but the target is "
                              f"{self.dim}-D (a {config.dim}-D {config.generator} generator cannot model it)")
