@@ -11,7 +11,7 @@ import scipy.stats as st
 import torch
 
 import gan_theory as gt
-from gan_theory.training.mixture import MIN_SCALE, MixtureGenerator
+from gan_theory.training.mixture import INIT_COMPONENT_SCALE, MIN_SCALE, MixtureGenerator
 
 F64 = torch.float64
 
@@ -156,7 +156,7 @@ def test_reset_parameters_uses_each_members_generator():
     expected = 1.0 + 2.0 * torch.randn(5, 2, generator=torch.Generator().manual_seed(12), dtype=F64)
     torch.testing.assert_close(alone.loc[0].detach(), expected, rtol=0, atol=0)
     assert torch.all(g.logits == 0)
-    assert torch.allclose(g.scale(), torch.full_like(g.scale(), 1.0))  # INIT_COMPONENT_SCALE 0.5 x init_scale 2
+    assert torch.allclose(g.scale(), torch.full_like(g.scale(), 2.0 * INIT_COMPONENT_SCALE))
 
 
 def _two_mixtures(narrow: float):
