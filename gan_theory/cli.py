@@ -153,6 +153,9 @@ _FIELD_TYPES = {
     "int | None": _int,
     "float": _float,
     "float | tuple[float, ...]": _one_or_more_floats,
+    "float | tuple[float, ...] | None": _one_or_more_floats,
+    "float | None": _float,
+    "str | None": str,
     "tuple[float, float]": _numbers(float, "numbers", 2),
     "tuple[int, ...]": _numbers(int, "integers"),
     "tuple[int, ...] | None": _numbers(int, "integers"),
@@ -233,14 +236,14 @@ def _parse_value(text: str):
 def _train_options(parser: argparse.ArgumentParser) -> None:
     import dataclasses
 
-    from .training.config import TrainConfig
+    from .training.config import RECIPE_FIELDS, TrainConfig
 
     group = parser.add_argument_group("training configuration (gan_theory.TrainConfig; lists are comma-separated)")
     for f in dataclasses.fields(TrainConfig):
         if f.type not in _FIELD_TYPES:  # a new kind of field needs its parser here
             raise RuntimeError(f"gan-theory train: no command-line parser for TrainConfig.{f.name}: {f.type}")
         group.add_argument("--" + f.name.replace("_", "-"), dest=f"cfg_{f.name}", type=_FIELD_TYPES[f.type],
-                           default=None, metavar=f.name.upper(), help=f"default {f.default!r}")
+                           default=None, metavar=f.name.upper(), help=f"default {f.default!r}" + (" (from the generator's recipe)" if f.default is None and f.name in RECIPE_FIELDS else ""))
 
 
 def _train(args: argparse.Namespace) -> int:

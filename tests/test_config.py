@@ -21,9 +21,10 @@ from gan_theory.training.device import resolve_device
 SEED_BOUND = 2 ** 64  # torch.Generator.manual_seed takes 0 <= seed < 2**64 (checked against torch below)
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 INT_FIELDS = [n for n, f in FIELDS.items() if f.type in ("int", "int | None")]
-FLOAT_FIELDS = [n for n, f in FIELDS.items() if f.type in ("float", "float | tuple[float, ...]")]
+FLOAT_FIELDS = [n for n, f in FIELDS.items()
+                if f.type in ("float", "float | None", "float | tuple[float, ...]", "float | tuple[float, ...] | None")]
 COUNT_FIELDS = ["steps", "d_steps", "batch_size", "ensemble", "seed", "flow_bins", "flow_layers", "grid_points",
-                "log_every", "checkpoint_every", "chunk", "latent_dim", "dim"]
+                "log_every", "checkpoint_every", "chunk", "latent_dim", "dim", "mixture_components"]
 
 
 def test_field_lists_cover_every_numeric_field():

@@ -152,7 +152,8 @@ def test_checkpoints_hold_only_plain_data(reference):
 
     state = torch.load(ref_dir / "checkpoint.pt", weights_only=True)  # would raise on anything else
     walk(state)
-    assert state["format"] == "gan-theory checkpoint" and state["config"] == CFG.to_dict()
+    # the run records the resolved configuration (generator "auto" and the recipe fields filled)
+    assert state["format"] == "gan-theory checkpoint" and state["config"] == CFG.resolve(1).to_dict()
 
 
 def _broken_checkpoints(genuine: bytes):

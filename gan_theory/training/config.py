@@ -22,7 +22,7 @@ from .._checks import check_choice, check_flag, check_int, check_real
 __all__ = ["COMPILE_MODES", "GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "SEED_BOUND", "TrainConfig", "check_betas", "check_compile",
            "check_device_name", "check_seeds", "check_widths"]
 
-GENERATORS = ("affine", "flow", "mlp", "grid")
+GENERATORS = ("auto", "affine", "flow", "mlp", "grid", "mixture")
 DISCRIMINATORS = ("mlp", "optimal")
 LOSSES = ("non_saturating", "minimax")
 OPTIMIZERS = ("adam", "sgd")
@@ -31,6 +31,13 @@ DTYPES = ("float32", "float64")
 #: The modes of ``torch.compile`` that ``TrainConfig.compile`` takes besides True and False.
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 ACTIVATIONS = ("silu", "tanh", "relu", "leaky_relu", "softplus")
+
+#: The fields a recipe may set (gan_theory/training/recipes.py): None by default, filled by
+#: TrainConfig.resolve once the data dimension is known.
+RECIPE_FIELDS = ("steps", "d_steps", "batch_size", "lr_g", "lr_d", "lr_schedule", "lr_final", "init_scale",
+                 "d_hidden", "r1_gamma", "mixture_components")
+#: Components of a mixture generator without a recipe for its dimension (1-D): not measured.
+_MIXTURE_COMPONENTS = 8
 
 #: Seeds go to ``torch.Generator.manual_seed``, which takes ``0 <= seed < 2**64``.
 SEED_BOUND = 2 ** 64
@@ -155,22 +162,31 @@ class TrainConfig:
 
     Attributes
     ----------
-    generator : {"affine", "flow", "mlp", "grid"}
-        ``affine``: x = a z + b (1-D; x = A z + b in 2-D), exact density. ``flow``: a
+    generator : {"auto", "affine", "flow", "mlp", "grid", "mixture"}
+        ``auto`` (the default): the recommended exact-density family for the data's dimension,
+        ``flow`` in 1-D and ``mixture`` in 2-D (:data:`gan_theory.training.recipes.AUTO`); the
+        run's ``config.json`` records the family picked. ``mixture``: K Gaussians with learned
+        means, stds and weights, exact density (:mod:`gan_theory.training.mixture`). ``affine``: x = a z + b (1-D; x = A z + b in 2-D), exact density. ``flow``: a
         rational-quadratic spline flow, exact density. ``mlp``: the usual implicit generator;
         its density is computed from the latent by change of variables over all preimages in
         1-D and estimated by a kernel density estimate in 2-D. ``grid``: a density on a fine grid
         moved by gradient steps on the criterion with the exact D* (Prop. 2); requires
         ``discriminator="optimal"``.
+    Fields marked *recipe* default to ``None``: :meth:`resolve` fills them, once the data's
+    dimension is known, from the generator family's measured recipe
+    (:mod:`gan_theory.training.recipes`, where each value's source is written), or for a
+    family without a recipe from the package defaults (steps 2000, d_steps 1, batch 256,
+    lr 1e-3 both, constant schedule, lr_final 0.1, init_scale 1, D 64x64, no R1).
+
     discriminator : {"mlp", "optimal"}
         An MLP producing logits, or the exact D* (needs an exact generator density).
     loss : {"non_saturating", "minimax"}
         Generator loss: minimise ``-log D(G(z))`` or ``log(1 - D(G(z)))``.
-    steps : int
+    steps : int, *recipe*
         Generator steps.
-    d_steps : int
+    d_steps : int, *recipe*
         Discriminator steps per generator step (``k`` in Algorithm 1).
-    batch_size : int
+    batch_size : int, *recipe*
         Minibatch size ``m`` (real and generated samples each).
     ensemble : int
         Number of independent GANs trained in one batched computation.
@@ -179,7 +195,7 @@ class TrainConfig:
         below 2**64 (torch's range), so ``0 <= seed <= 2**64 - ensemble``.
     seeds : tuple of int, optional
         One seed per member, each in ``[0, 2**64)``.
-    lr_g, lr_d : float or tuple of float
+    lr_g, lr_d : float or tuple of float, *recipe*
         Learning rates (one, or one per member).
     optimizer : {"adam", "sgd"}
     betas : (float, float)
@@ -187,14 +203,15 @@ class TrainConfig:
         0.9).
     momentum : float
         SGD momentum.
-    lr_schedule : {"constant", "cosine"}
+    lr_schedule : {"constant", "cosine"}, *recipe*
         Learning-rate schedule over the run: constant, or cosine decay from ``lr`` to
         ``lr * lr_final`` (damps the minibatch noise at the end, so that the players settle).
-    lr_final : float
+    lr_final : float, *recipe*
         Final learning rate as a fraction of the initial one (cosine schedule).
     real_label, fake_label : float
         Discriminator targets (label smoothing; swapped labels with 0 and 1).
     d_hidden, g_hidden : tuple of int
+        d_hidden: *recipe*.
         Hidden widths of the MLP discriminator and of the MLP generator (at least one layer).
     d_activation, g_activation : str
         Activations of the discriminator (LeakyReLU(0.2) by default: on the 2-D rings the smooth
@@ -205,7 +222,11 @@ class TrainConfig:
     flow_bins, flow_layers : int
         Spline bins and layers of the flow generator.
     init_loc, init_scale : float
-        Initial location and scale of the affine or flow generator (N(0, 1) by default).
+        Initial location and scale of the affine or flow generator (N(0, 1) by default); for
+        the mixture generator, the means are drawn from N(init_loc, init_scale^2 I).
+        init_scale: *recipe*.
+    mixture_components : int, optional
+        K, the number of components of the mixture generator, *recipe*.
     grid_points : int
         Points per axis of the grid generator.
     dim : int, optional
@@ -228,10 +249,11 @@ class TrainConfig:
         (``||D - D*||_m^2``, V(D, G)). A LeakyReLU network has kinks along lines in 2-D, which
         the quadrature resolves at a cost that grows quickly below 1e-7; 1e-6 is far below the
         minibatch noise these numbers are compared with.
-    r1_gamma : float
+    r1_gamma : float, *recipe*
         Weight of the R1 penalty (Mescheder, Geiger and Nowozin 2018, eq. 9): the network
         discriminator's loss gains ``gamma/2 * E_{x ~ p_data} ||grad_x logit(x)||^2`` (on each
-        real minibatch). 0 (the default): no penalty. Needs ``discriminator="mlp"``.
+        real minibatch). 0: no penalty (the default of families without a recipe, and always with
+        the exact D*). A value > 0 needs ``discriminator="mlp"``.
     compile : bool or str
         Compile the discriminator and generator steps with ``torch.compile``: False (the
         default: eager), True (torch's default mode) or a mode, one of ``"default"``,
@@ -240,25 +262,25 @@ class TrainConfig:
         (compiled kernels may fuse and reorder operations).
     """
 
-    generator: str = "affine"
+    generator: str = "auto"
     discriminator: str = "mlp"
     loss: str = "non_saturating"
-    steps: int = 2000
-    d_steps: int = 1
-    batch_size: int = 256
+    steps: int | None = None
+    d_steps: int | None = None
+    batch_size: int | None = None
     ensemble: int = 1
     seed: int = 0
     seeds: tuple[int, ...] | None = None
-    lr_g: float | tuple[float, ...] = 1e-3
-    lr_d: float | tuple[float, ...] = 1e-3
+    lr_g: float | tuple[float, ...] | None = None
+    lr_d: float | tuple[float, ...] | None = None
     optimizer: str = "adam"
     betas: tuple[float, float] = (0.5, 0.999)
     momentum: float = 0.0
-    lr_schedule: str = "constant"
-    lr_final: float = 0.1
+    lr_schedule: str | None = None
+    lr_final: float | None = None
     real_label: float = 1.0
     fake_label: float = 0.0
-    d_hidden: tuple[int, ...] = (64, 64)
+    d_hidden: tuple[int, ...] | None = None
     g_hidden: tuple[int, ...] = (64, 64)
     d_activation: str = "leaky_relu"
     g_activation: str = "silu"
@@ -266,8 +288,9 @@ class TrainConfig:
     flow_bins: int = 16
     flow_layers: int = 2
     init_loc: float = 0.0
-    init_scale: float = 1.0
+    init_scale: float | None = None
     grid_points: int = 2001
+    mixture_components: int | None = None
     dim: int | None = None
     dtype: str = "float32"
     device: str = "auto"
@@ -276,7 +299,7 @@ class TrainConfig:
     chunk: int = 64
     quadrature_atol: float = 1e-9
     network_quadrature_atol: float = 1e-6
-    r1_gamma: float = 0.0
+    r1_gamma: float | None = None
     compile: bool | str = False
 
     def __post_init__(self) -> None:
@@ -285,14 +308,17 @@ class TrainConfig:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
+        # Fields a recipe sets (RECIPE_FIELDS) may be None: resolve() fills them.
         for name, choices in (("generator", GENERATORS), ("discriminator", DISCRIMINATORS), ("loss", LOSSES),
                               ("optimizer", OPTIMIZERS), ("lr_schedule", SCHEDULES), ("dtype", DTYPES),
                               ("d_activation", ACTIVATIONS), ("g_activation", ACTIVATIONS)):
-            check_choice(name, getattr(self, name), choices)
+            if getattr(self, name) is not None or name not in RECIPE_FIELDS:
+                check_choice(name, getattr(self, name), choices)
         for name, lower in (("steps", 0), ("d_steps", 1), ("batch_size", 1), ("ensemble", 1), ("flow_bins", 2),
                             ("flow_layers", 1), ("grid_points", 16), ("log_every", 1), ("checkpoint_every", 0),
                             ("chunk", 0)):
-            put(name, check_int(name, getattr(self, name), lower=lower))
+            if getattr(self, name) is not None or name not in RECIPE_FIELDS:
+                put(name, check_int(name, getattr(self, name), lower=lower))
         n = self.ensemble
         member_seeds = check_seeds(self.seed, self.seeds, n)
         put("seed", int(self.seed))
@@ -300,28 +326,35 @@ class TrainConfig:
             put("seeds", member_seeds)
         put("_member_seeds", member_seeds)  # not a field: kept for member_seeds, not compared or saved
         for name in ("lr_g", "lr_d"):
-            put(name, _check_lr(name, getattr(self, name), n))
+            if getattr(self, name) is not None:
+                put(name, _check_lr(name, getattr(self, name), n))
         put("betas", check_betas("betas", self.betas))
         put("momentum", check_real("momentum", self.momentum, lower=0.0, upper=1.0, upper_open=True))
-        put("lr_final", check_real("lr_final", self.lr_final, lower=0.0, upper=1.0))
+        if self.lr_final is not None:
+            put("lr_final", check_real("lr_final", self.lr_final, lower=0.0, upper=1.0))
         put("real_label", check_real("real_label", self.real_label, lower=0.0, upper=1.0))
         put("fake_label", check_real("fake_label", self.fake_label, lower=0.0, upper=1.0))
         if self.real_label == self.fake_label:
             raise ValueError(f"real_label, fake_label: the labels must differ, got {self.real_label} for both")
-        put("d_hidden", check_widths("d_hidden", self.d_hidden))
+        if self.d_hidden is not None:
+            put("d_hidden", check_widths("d_hidden", self.d_hidden))
         put("g_hidden", check_widths("g_hidden", self.g_hidden))
         if self.latent_dim is not None:
             put("latent_dim", check_int("latent_dim", self.latent_dim, lower=1))
         put("init_loc", check_real("init_loc", self.init_loc))
-        put("init_scale", check_real("init_scale", self.init_scale, lower=0.0, lower_open=True))
+        if self.init_scale is not None:
+            put("init_scale", check_real("init_scale", self.init_scale, lower=0.0, lower_open=True))
+        if self.mixture_components is not None:
+            put("mixture_components", check_int("mixture_components", self.mixture_components, lower=1))
         if self.dim is not None:
             put("dim", check_int("dim", self.dim, lower=1, upper=2))
         check_device_name("device", self.device)
         put("quadrature_atol", check_real("quadrature_atol", self.quadrature_atol, lower=0.0, lower_open=True))
         put("network_quadrature_atol", check_real("network_quadrature_atol", self.network_quadrature_atol,
                                                   lower=0.0, lower_open=True))
-        put("r1_gamma", check_real("r1_gamma", self.r1_gamma, lower=0.0))
-        if self.r1_gamma > 0 and self.discriminator != "mlp":
+        if self.r1_gamma is not None:
+            put("r1_gamma", check_real("r1_gamma", self.r1_gamma, lower=0.0))
+        if self.r1_gamma is not None and self.r1_gamma > 0 and self.discriminator != "mlp":
             raise ValueError(f"r1_gamma: the R1 penalty regularises a network discriminator, and the discriminator "
                              f"is {self.discriminator!r} (the exact D*); set r1_gamma=0 or discriminator='mlp', got "
                              f"r1_gamma={self.r1_gamma}")
@@ -329,6 +362,32 @@ class TrainConfig:
         if self.generator == "grid" and self.discriminator != "optimal":
             raise ValueError("discriminator: the grid generator moves by gradient steps on the criterion with the "
                              "exact D* (Prop. 2); use discriminator='optimal'")
+
+    def resolve(self, dim: int) -> TrainConfig:
+        """The concrete configuration for ``dim``-dimensional data: ``generator="auto"``
+        becomes the recommended family for ``dim`` (:data:`~gan_theory.training.recipes.AUTO`),
+        and every recipe field left at ``None`` takes the family's recipe value
+        (:data:`~gan_theory.training.recipes.RECIPES`) or, without one, the package default
+        (:data:`~gan_theory.training.recipes.FALLBACK`). Fields set by the user are kept.
+        Resolving a resolved configuration returns it unchanged. The trainer runs with, and
+        writes to ``config.json``, the resolved configuration."""
+        from .recipes import AUTO, FALLBACK, recipe
+
+        dim = check_int("dim", dim, lower=1, upper=2)
+        generator = AUTO[dim] if self.generator == "auto" else self.generator
+        rec = recipe(generator, dim)
+        names = {f.name for f in dataclasses.fields(self)}
+        changes: dict[str, Any] = {"generator": generator}
+        for name in RECIPE_FIELDS:
+            if name in names and getattr(self, name) is None:
+                if name == "mixture_components":
+                    if generator == "mixture":
+                        changes[name] = rec.get(name, _MIXTURE_COMPONENTS)
+                elif name == "r1_gamma" and self.discriminator != "mlp":
+                    changes[name] = 0.0  # R1 regularises a network D; the exact D* has none
+                else:
+                    changes[name] = rec.get(name, FALLBACK[name])
+        return self.replace(**changes)
 
     @property
     def member_lr_g(self) -> tuple[float, ...]:

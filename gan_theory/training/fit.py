@@ -27,14 +27,17 @@ from .ensemble import EnsembleMLP
 from .members import MemberDiscriminator
 from .optim import EnsembleAdam
 from .sampling import sampler
+from .recipes import FALLBACK
 from .steps import discriminator_step
 
 __all__ = ["FitResult", "fit_discriminator"]
 
 _F64 = torch.float64
 
-# The discriminator's architecture and labels have one home: TrainConfig's defaults.
-_TRAIN = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+# The discriminator's architecture and labels have one home: TrainConfig's defaults (a field a
+# recipe sets, d_hidden, defaults to None there: its value without a recipe is FALLBACK's).
+_TRAIN = {f.name: FALLBACK.get(f.name, f.default) if f.default is None else f.default
+          for f in dataclasses.fields(TrainConfig)}
 
 
 @dataclass

@@ -85,14 +85,16 @@ class EnsembleTrainer:
             target = target or {"name": p_data, "params": {}}
             p_data = toys.make(p_data)
         self.p_data: Density = as_density(p_data, "p_data")
-        self.config = config
         self.dim = self.p_data.dim
         if config.dim is not None and config.dim != self.dim:
             raise ValueError(f"dim: the models are configured for {config.dim}-D data but the target is "
                              f"{self.dim}-D (a {config.dim}-D {config.generator} generator cannot model it)")
+        # generator "auto" and the recipe fields left at None (training/recipes.py): the run
+        # trains with, and writes to config.json, the resolved configuration.
+        self.config = config = config.resolve(self.dim)
         if config.discriminator == "optimal" and config.generator == "mlp":
             raise ValueError("discriminator: the optimal discriminator needs an exact generator density; use "
-                             "generator 'affine', 'flow' or 'grid' with it, or an 'mlp' discriminator")
+                             "generator 'affine', 'flow', 'mixture' or 'grid' with it, or an 'mlp' discriminator")
         self.device = resolve_device(config.device)
         self.dtype = torch.float32 if config.dtype == "float32" else torch.float64
         self.target = target
@@ -130,6 +132,10 @@ class EnsembleTrainer:
             from .flows import FlowGenerator
 
             gen = FlowGenerator(size, dim, n_bins=cfg.flow_bins, n_layers=cfg.flow_layers, **kw)
+        elif cfg.generator == "mixture":
+            from .mixture import MixtureGenerator
+
+            gen = MixtureGenerator(size, dim, cfg.mixture_components, **kw)
         else:
             gen = GridGenerator(size, self.p_data, cfg.grid_points, cfg.init_loc, cfg.init_scale, **kw)
         gen.reset_parameters(rngs, cfg.init_loc, cfg.init_scale)

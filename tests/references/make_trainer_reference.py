@@ -40,6 +40,11 @@ def run_case(name):
     from gan_theory.training.config import TrainConfig
 
     target, kw = CASES[name]
+    try:  # after issue 10, fields a recipe sets default to None: the cases use the old defaults
+        from gan_theory.training.recipes import FALLBACK
+        kw = {**FALLBACK, **kw}
+    except ImportError:  # the trainer before the split (07ca77a) has no recipes
+        pass
     r = gt.train(target, TrainConfig(device="cpu", **kw), progress=False)
     records = [{k: v for k, v in rec.items() if k not in ("wall_time", "train_time")} for rec in r.history]
     tr = r._trainer

@@ -1,0 +1,77 @@
+"""Per-family defaults ("recipes"): the measured best training recipe of each generator family
+in each dimension, in one table.
+
+A :class:`~gan_theory.training.config.TrainConfig` field that a recipe sets defaults to
+``None``; :meth:`TrainConfig.resolve` fills it, once the target's dimension is known, from
+``RECIPES[(generator, dim)]`` and otherwise from ``FALLBACK`` (the defaults the package had
+before recipes, so that runs of the unrecipe'd families, affine, mlp, grid, and every claim
+that sets its fields, keep their numbers). ``generator="auto"`` becomes ``AUTO[dim]``. A field
+the user sets is never changed.
+
+Where each value comes from is written beside it. The sweeps are kept in the repository:
+``benchmarks/sweeps/sweep_2d.py`` (results: ``benchmarks/results/sweep_2d.json`` and
+``sweep_2d_acceptance.json``) and ``benchmarks/sweeps/sweep_1d.py``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["AUTO", "FALLBACK", "RECIPES", "recipe"]
+
+#: The generator ``generator="auto"`` picks for each data dimension: the exact-density family
+#: whose recipe converges on the standard toys of that dimension.
+AUTO = MappingProxyType({1: "flow", 2: "mixture"})
+
+#: Values of the recipe'd fields for families without a recipe: the package's defaults before
+#: recipes existed (so that their runs do not move).
+FALLBACK = MappingProxyType({
+    "steps": 2000, "d_steps": 1, "batch_size": 256, "lr_g": 1e-3, "lr_d": 1e-3, "lr_schedule": "constant",
+    "lr_final": 0.1, "init_scale": 1.0, "d_hidden": (64, 64), "r1_gamma": 0.0,
+})
+
+_FLOW_1D = MappingProxyType({
+    # PROVISIONAL: claim G4's flow_1d route (gan_theory/claims/g4_algorithm1.py, measured over
+    # seeds 0-7 on mixture2: median C(G) + log 4 of 0.0061 after 6000 steps). The sweep over
+    # random 1-D mixtures (benchmarks/sweeps/sweep_1d.py) replaces these values.
+    "steps": 6000,          # G4: 6000 steps 0.0061 against 0.0077 after 4000
+    "lr_g": 2e-3,           # G4
+    "lr_d": 8e-3,           # G4: two time scales (Heusel et al. 2017), lr_d = 4 lr_g
+    "lr_schedule": "cosine",  # G4: the decay damps the minibatch noise at the end
+    "lr_final": 0.01,       # G4: 0.011 with lr_final 0.01 and k = 5, against 0.021
+    "init_scale": 2.0,      # G4: N(0, 2^2) start 0.021 against 0.046 from N(0, 1)
+    "d_steps": 5,           # G4: k = 5
+    "batch_size": 1024,     # G4: 0.0097 with batch 1024 against 0.011 with 256
+})
+
+_MIXTURE_2D = MappingProxyType({
+    # Measured with the runs of benchmarks/sweeps/sweep_2d.py on ring(8, std 0.1) and the 5x5
+    # grid (std 0.1), 2-4 seeds each, median C(G) + log 4 (exact) after 3000 steps; the
+    # acceptance over 8 seeds and the random targets are in benchmarks/results/sweep_2d*.json.
+    "mixture_components": 80,  # grid: K = 80 0.20 against 0.25 with K = 50 (both init_scale 3.5; more
+    #                            components than modes: the spare ones lose weight through the logits)
+    "steps": 3000,           # ring: 0.077 -> 0.051 -> 0.045 at 1000/2000/3000; the ring route's run time
+    "lr_g": 5e-3,            # grid: 0.29 with lr_g 5e-3, lr_d 1e-2 against 0.37 with 1e-2 both (3000 steps);
+    "lr_d": 1e-2,            # ring: 2e-3 left the log-stds short of ln 10 of travel (0.6 after 3000 steps)
+    "lr_schedule": "cosine",  # decay to the end: the players settle (C(G) still falling at the end)
+    "lr_final": 0.01,
+    "init_scale": 3.5,       # means from N(0, 3.5^2 I): grid 0.25 against 0.29 with 2.5 (K = 50; corner
+    #                          modes lie 5.7 from 0); components start with std 0.25 init_scale
+    "d_steps": 2,            # grid: 0.34 with k = 2 against 0.43 with k = 1 at step 2000 (R1 0.1 vs 0.3)
+    "batch_size": 512,       # PERF-NOTES prototype; larger batches were too slow to sweep here
+    "d_hidden": (128, 128),  # PERF-NOTES: the 5x5 grid prototype; 25 modes need D's resolution
+    "r1_gamma": 0.1,         # R1 (Mescheder et al. 2018) on real data; grid: 0.1 with k = 2 best of
+    #                          0.05 (0.51), 0.1 (0.34 at step 2000), 0.3 (0.37); ring: 0.045 with 0.3
+})
+
+#: ``{(generator, dim): {field: value}}``: the recipes.
+RECIPES = MappingProxyType({
+    ("flow", 1): _FLOW_1D,
+    ("mixture", 2): _MIXTURE_2D,
+})
+
+
+def recipe(generator: str, dim: int) -> dict[str, Any]:
+    """The recipe of ``generator`` in ``dim`` dimensions (an empty dict when there is none)."""
+    return dict(RECIPES.get((generator, dim), {}))

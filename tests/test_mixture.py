@@ -1,0 +1,211 @@
+"""The mixture-of-Gaussians generator (training/mixture.py): its density, its two samplers and
+its gradients, each against an independent reference (scipy.stats, closed forms)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats as st
+import torch
+
+import gan_theory as gt
+from gan_theory.training.mixture import INIT_COMPONENT_SCALE, MIN_SCALE, MixtureGenerator
+
+F64 = torch.float64
+
+
+def _member(dim: int, k: int, n: int = 3, seed: int = 0) -> MixtureGenerator:
+    """A float64 generator with random means, stds and (unequal) weights."""
+    g = MixtureGenerator(n, dim, k, dtype=F64)
+    rng = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        g.loc.copy_(3 * torch.randn(n, k, dim, generator=rng, dtype=F64))
+        g.log_scale.copy_(torch.randn(n, k, dim, generator=rng, dtype=F64) * 0.5 - 0.5)
+        g.logits.copy_(torch.randn(n, k, generator=rng, dtype=F64))
+    return g
+
+
+def _scipy_logpdf(g: MixtureGenerator, i: int, x: np.ndarray) -> np.ndarray:
+    """log p of member i by scipy.stats (independent of torch.distributions)."""
+    mu = g.loc[i].detach().numpy()
+    sd = g.scale()[i].detach().numpy()
+    w = np.exp(g.logits[i].detach().numpy())
+    w = w / w.sum()
+    dens = sum(w[k] * np.prod(st.norm(mu[k], sd[k]).pdf(x.reshape(-1, g.dim)), axis=-1) for k in range(g.n_components))
+    return np.log(dens)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_log_prob_and_member_density_equal_scipy(dim):
+    g = _member(dim, 5)
+    x = torch.randn(3, 40, dim, generator=torch.Generator().manual_seed(1), dtype=F64) * 3
+    lp = g.log_prob(x)
+    for i in range(3):
+        ref = _scipy_logpdf(g, i, x[i].numpy())
+        # float64 rounding only: scipy and torch evaluate the same sums in other orders
+        np.testing.assert_allclose(lp[i].numpy(), ref, rtol=1e-12, atol=1e-12)
+        pts = x[i, :, 0] if dim == 1 else x[i]
+        np.testing.assert_allclose(g.member_density(i).log_prob(pts).numpy(), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_log_prob_is_detached_from_parameters():
+    g = _member(2, 3)
+    x = torch.randn(3, 7, 2, dtype=F64, requires_grad=True)
+    lp = g.log_prob(x)
+    assert not lp.requires_grad or all(p.grad is None for p in g.parameters())
+    lp.sum().backward()
+    assert x.grad is not None and all(p.grad is None for p in g.parameters())
+
+
+def _poly_expectation(mu: torch.Tensor, sd: torch.Tensor) -> torch.Tensor:
+    """E f(x) for x ~ N(mu, diag sd^2), f = x1^2 + x1 x2 + x2^3 (closed form: Gaussian moments)."""
+    m1, m2, s1, s2 = mu[..., 0], mu[..., 1], sd[..., 0], sd[..., 1]
+    return m1 ** 2 + s1 ** 2 + m1 * m2 + m2 ** 3 + 3 * m2 * s2 ** 2
+
+
+def _poly(x: torch.Tensor) -> torch.Tensor:
+    return x[..., 0] ** 2 + x[..., 0] * x[..., 1] + x[..., 1] ** 3
+
+
+def test_weighted_sample_is_unbiased_for_a_polynomial():
+    # K = 3 with B = 300001 (not a multiple of K: the strata have unequal counts) and very
+    # unequal weights. The estimate sum_b w_b f(x_b) is compared with the closed form
+    # sum_k w_k E f(mu_k + sigma_k z) within 5 standard errors, the standard error estimated
+    # from the within-stratum sample variances: a false alarm has probability 5.7e-7 under the
+    # CLT (and the seed is fixed, so the test is deterministic). Equal weights instead of w_k,
+    # or w_k / (B/K) instead of w_k / n_k, move the estimate by far more than that.
+    g = _member(2, 3, n=1, seed=4)
+    with torch.no_grad():
+        g.logits.copy_(torch.tensor([[2.0, 0.0, -1.5]], dtype=F64))
+        g.loc.copy_(torch.tensor([[[0.5, -1.0], [1.5, 0.3], [-0.7, 1.2]]], dtype=F64))
+        g.log_scale.copy_(torch.log(torch.tensor([[[0.3, 0.5], [0.2, 0.4], [0.6, 0.25]]], dtype=F64) - MIN_SCALE))
+    b = 300_001
+    z = torch.randn(1, b, 3, generator=torch.Generator().manual_seed(7), dtype=F64)
+    x, w = g.weighted_sample(z)
+    assert x.shape == (1, b, 2) and w.shape == (1, b)
+    assert abs(float(w.detach().sum()) - 1.0) < 1e-12
+    with torch.no_grad():
+        fx = _poly(x[0])
+        est = float((w[0] * fx).sum())
+        wk = torch.softmax(g.logits[0], -1)
+        exact = float((wk * _poly_expectation(g.loc[0], g.scale()[0])).sum())
+        comp = torch.arange(b) % 3
+        var = sum(float(wk[k] ** 2 * fx[comp == k].var() / (comp == k).sum()) for k in range(3))
+    assert abs(est - exact) <= 5 * math.sqrt(var), (est, exact, math.sqrt(var))
+
+
+def test_weighted_sample_strata_and_weights():
+    g = _member(2, 4, n=2)
+    z = torch.randn(2, 10, 3, dtype=F64)
+    x, w = g.weighted_sample(z)
+    wk = torch.softmax(g.logits.detach(), -1)
+    counts = torch.tensor([3, 3, 2, 2], dtype=F64)  # b mod 4 for b = 0..9
+    for b in range(10):
+        k = b % 4
+        torch.testing.assert_close(x[:, b].detach(), g.loc[:, k].detach() + g.scale()[:, k].detach() * z[:, b, :2],
+                                   rtol=0, atol=1e-14)
+        torch.testing.assert_close(w[:, b].detach(), wk[:, k] / counts[k], rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="B >= K"):
+        g.weighted_sample(torch.randn(2, 3, 3, dtype=F64))
+
+
+def test_weighted_sample_gradients_reach_means_stds_and_weight_logits():
+    # d/dl_j sum_k w_k F_k = w_j (F_j - sum_k w_k F_k), with F_k the stratum mean of f: the
+    # softmax derivative, computed here by hand from the samples.
+    g = _member(2, 4, n=2, seed=3)
+    z = torch.randn(2, 64, 3, generator=torch.Generator().manual_seed(5), dtype=F64)
+    x, w = g.weighted_sample(z)
+    est = (w * _poly(x)).sum(-1)
+    est.sum().backward()
+    assert g.loc.grad.abs().sum() > 0 and g.log_scale.grad.abs().sum() > 0
+    with torch.no_grad():
+        comp = torch.arange(64) % 4
+        fx = _poly(x)
+        f_k = torch.stack([fx[:, comp == k].mean(-1) for k in range(4)], -1)  # (2, 4)
+        wk = torch.softmax(g.logits, -1)
+        expected = wk * (f_k - (wk * f_k).sum(-1, keepdim=True))
+    torch.testing.assert_close(g.logits.grad, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_forward_samples_follow_the_mixture():
+    # The component picked by Phi(z_last) against the cumulative weights: the fraction of
+    # samples nearest each of K = 3 well-separated components (stds 0.1, means 10 apart) is
+    # w_k within 5 binomial standard errors (false-alarm rate 5.7e-7 per component, CLT).
+    g = MixtureGenerator(1, 2, 3, dtype=F64)
+    with torch.no_grad():
+        g.loc.copy_(torch.tensor([[[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]]], dtype=F64))
+        g.log_scale.fill_(math.log(0.1 - MIN_SCALE))
+        g.logits.copy_(torch.log(torch.tensor([[0.6, 0.3, 0.1]], dtype=F64)))
+    n = 100_000
+    x = g(torch.randn(1, n, 3, generator=torch.Generator().manual_seed(2), dtype=F64))[0]
+    nearest = torch.cdist(x, g.loc[0].detach()).argmin(1)
+    for k, wk in enumerate((0.6, 0.3, 0.1)):
+        frac = float((nearest == k).double().mean())
+        assert abs(frac - wk) <= 5 * math.sqrt(wk * (1 - wk) / n), (k, frac)
+
+
+def test_reset_parameters_uses_each_members_generator():
+    gens = [torch.Generator().manual_seed(s) for s in (11, 12, 13)]
+    g = MixtureGenerator(3, 2, 5, dtype=F64)
+    g.reset_parameters(gens, init_loc=1.0, init_scale=2.0)
+    alone = MixtureGenerator(1, 2, 5, dtype=F64)
+    alone.reset_parameters([torch.Generator().manual_seed(12)], init_loc=1.0, init_scale=2.0)
+    torch.testing.assert_close(g.loc[1], alone.loc[0], rtol=0, atol=0)
+    expected = 1.0 + 2.0 * torch.randn(5, 2, generator=torch.Generator().manual_seed(12), dtype=F64)
+    torch.testing.assert_close(alone.loc[0].detach(), expected, rtol=0, atol=0)
+    assert torch.all(g.logits == 0)
+    assert torch.allclose(g.scale(), torch.full_like(g.scale(), 2.0 * INIT_COMPONENT_SCALE))
+
+
+def _two_mixtures(narrow: float):
+    """Two 2-D mixtures on the same three components (one of them narrow), far apart (10
+    units, >= 50 stds), with different weights a and b."""
+    mu = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]], dtype=F64)
+    sd = torch.tensor([[0.2, 0.3], [narrow, narrow], [0.25, 0.15]], dtype=F64)
+    a = torch.tensor([0.5, 0.3, 0.2], dtype=F64)
+    b = torch.tensor([0.2, 0.45, 0.35], dtype=F64)
+    g = MixtureGenerator(1, 2, 3, dtype=F64)
+    with torch.no_grad():
+        g.loc.copy_(mu[None])
+        g.log_scale.copy_(torch.log(sd - MIN_SCALE)[None])
+        g.logits.copy_(torch.log(b)[None])
+    p = torch.distributions.MixtureSameFamily(torch.distributions.Categorical(probs=a),
+                                              torch.distributions.Independent(torch.distributions.Normal(mu, sd), 1))
+    return p, g.member_density(0), a, b
+
+
+@pytest.mark.parametrize("narrow", [0.1, 5e-3])
+def test_engine_jsd_and_criterion_on_member_density_match_closed_form(narrow):
+    # With components > 30 stds apart the overlap is below 1e-190, so
+    # JSD(p, q) = sum_k [a_k/2 log(2 a_k/(a_k + b_k)) + b_k/2 log(2 b_k/(a_k + b_k))]
+    # (the JSD of the two weight vectors) to far below double precision, and
+    # C(G) = -log 4 + 2 JSD (Goodfellow et al. 2014, Thm. 1). The engine must find the narrow
+    # component (std 5e-3 at (10, 0)) through its hints to get this right.
+    p, q, a, b = _two_mixtures(narrow)
+    m = (a + b) / 2
+    exact = float((a / 2 * torch.log(a / m) + b / 2 * torch.log(b / m)).sum())
+    js = gt.jsd(p, q, atol=1e-10, rtol=0.0)
+    assert abs(js.value - exact) <= js.error + 1e-13, (js.value, exact, js.error)
+    c = gt.criterion(p, q, atol=1e-10, rtol=0.0)
+    assert abs(c.value - (-gt.LOG4 + 2 * exact)) <= c.error + 1e-13, (c.value, c.error)
+
+
+def test_member_density_hints_find_every_component():
+    _, q, _, _ = _two_mixtures(5e-3)
+    h = gt.as_density(q, "p_g").hints
+    centers, scales = np.asarray(h.centers), np.asarray(h.scales)
+    for mu, sd in (([10.0, 0.0], 5e-3), ([0.0, 0.0], 0.2), ([0.0, 10.0], 0.15)):
+        hit = np.all(np.isclose(centers, mu, atol=1e-12), axis=1)
+        assert hit.any(), (mu, centers)
+        assert np.min(scales[hit]) <= sd + 1e-12  # a scale no wider than the component's narrowest std
+
+
+def test_one_dimensional_member_density_is_a_normal_mixture():
+    g = _member(1, 4, n=1)
+    d = g.member_density(0)
+    assert isinstance(d.component_distribution, torch.distributions.Normal)
+    x = torch.linspace(-8, 8, 33, dtype=F64)
+    np.testing.assert_allclose(d.log_prob(x).numpy(), _scipy_logpdf(g, 0, x.numpy()), rtol=1e-12, atol=1e-12)
+    assert abs(gt.jsd(d, d).value) < 1e-12
