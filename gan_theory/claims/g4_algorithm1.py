@@ -29,25 +29,28 @@ def _gaps(result, step=None) -> list[float]:
 
 
 def training_route(ctx: CheckContext, target, label: str, config: TrainConfig, tolerance: float,
-                   tolerance_source: str, require_progress_only: bool = False) -> Route:
-    """Train an ensemble; the median over members of the final C(G) + log 4 must meet the bar
-    (or, for report-only targets, fall below its starting value)."""
+                   tolerance_source: str) -> Route:
+    """Train an ensemble; the median over members of the final C(G) + log 4 must meet the bar.
+
+    The details record the configuration the run resolved (the recipe's values where the
+    config left them to it), each member's start and end, and, on a target with known modes,
+    each member's modes captured (out of the target's), by samples and by exact mass."""
     t0 = time.perf_counter()
     r = train(target, config.replace(device=ctx.device), progress=False)
     start, end = _gaps(r, 0), _gaps(r)
     med = float(np.median(end)) if end else math.inf
-    if require_progress_only:
-        passed = bool(end) and med < float(np.median(start))
-        condition = "median falls below its start (the issue asks to report it)"
-        tolerance = float(np.median(start))
-    else:
-        passed = med <= tolerance
-        condition = "median <= tolerance"
-    return Route("trained network", f"{label}: median over {config.ensemble} seeds of C(G) + log 4 after "
-                 f"{config.steps} steps", med, condition, tolerance, tolerance_source, passed,
-                 {"final": end, "start": start, "spread": [float(np.min(end)), float(np.max(end))] if end else None,
-                  "train_time_s": r.train_time, "stopped": r.stopped, "config": config.to_dict()},
-                 time.perf_counter() - t0)
+    resolved = r.config
+    details = {"final": end, "start": start, "spread": [float(np.min(end)), float(np.max(end))] if end else None,
+               "train_time_s": r.train_time, "stopped": r.stopped, "config": resolved.to_dict()}
+    last = max(h["step"] for h in r.history)
+    finals = [h for h in r.history if h["step"] == last and "modes_captured" in h]
+    if finals:  # sample counts (>= 1 of 2500 samples within 3 std) and exact masses (>= 10% of the weight)
+        details["modes_total"] = finals[0]["modes_total"]
+        details["modes_captured"] = [h["modes_captured"] for h in finals]
+        details["modes_captured_by_mass"] = [h.get("mode_mass_captured") for h in finals]
+    return Route("trained network", f"{label}: median over {resolved.ensemble} seeds of C(G) + log 4 after "
+                 f"{resolved.steps} steps", med, "median <= tolerance", tolerance, tolerance_source, med <= tolerance,
+                 details, time.perf_counter() - t0)
 
 
 def affine_1d(ctx: CheckContext) -> tuple:
@@ -64,27 +67,33 @@ def affine_2d(ctx: CheckContext) -> tuple:
     return toys.correlated_gaussian(0.8, 1.0), "2-D affine G on N(0, [[1, .8], [.8, 1]])", cfg
 
 
+def asymmetric_mixture():
+    """0.3 N(-1.2, 0.35^2) + 0.7 N(1, 0.7^2): an asymmetric two-component mixture that is not
+    one of the toys (weights, stds and a separation of 3.1 larger stds inside the family of
+    issue 10's random targets) and on which no recipe was tuned."""
+    import torch
+    import torch.distributions as td
+
+    f64 = torch.float64
+    return td.MixtureSameFamily(td.Categorical(probs=torch.tensor([0.3, 0.7], dtype=f64)),
+                                td.Normal(torch.tensor([-1.2, 1.0], dtype=f64), torch.tensor([0.35, 0.7], dtype=f64)))
+
+
 def flow_1d(ctx: CheckContext) -> tuple:
-    # Measured over seeds 0-7 (median C(G) + log 4 after 4000 steps): 0.046 with N(0,1) init, k = 1,
-    # batch 256; 0.021 with init N(0, 2^2); 0.011 adding k = 5 and lr_final 0.01; 0.0097 with batch
-    # 1024. Wider flows (32 bins, 3 layers) or D (128x128) did not help. Two time scales did: lr_d =
-    # 4 lr_g gave 0.0077 (8 lr_g: 0.0090), and 6000 steps 0.0061 (spread 0.0055-0.0088). Maximum
-    # likelihood with the same flow and lr reaches 0.002 in 4000 steps, so the flow family is not
-    # the limit. Two time-scale rule: Heusel et al., "GANs Trained by a Two Time-Scale Update Rule
-    # Converge to a Local Nash Equilibrium", NeurIPS 2017.
-    cfg = TrainConfig(generator="flow", discriminator="mlp", steps=6000, ensemble=8, seed=ctx.seed, lr_g=2e-3,
-                      lr_d=8e-3, log_every=6000, lr_schedule="cosine", lr_final=0.01, init_scale=2.0, d_steps=5,
-                      batch_size=1024)
-    return toys.mixture2(), "spline-flow G on mixture2", cfg
+    # The defaults: only the generator, the ensemble and the seed are set, so the run uses the
+    # 1-D flow recipe of gan_theory/training/recipes.py (measured over random mixtures by
+    # benchmarks/sweeps/sweep_1d.py; its history is in the recipe's comments).
+    cfg = TrainConfig(generator="flow", ensemble=4, seed=ctx.seed, log_every=100_000)
+    return asymmetric_mixture(), "flow G (defaults) on 0.3 N(-1.2, 0.35^2) + 0.7 N(1, 0.7^2)", cfg
 
 
-def flow_2d(ctx: CheckContext) -> tuple:
-    cfg = TrainConfig(generator="flow", discriminator="mlp", steps=4000, ensemble=4, seed=ctx.seed, lr_g=1e-3,
-                      lr_d=1e-3, log_every=4000, lr_schedule="cosine", lr_final=0.1, flow_layers=2,
-                      d_hidden=(128, 128), network_quadrature_atol=1e-4)
-    # ||D - D*|| of a trained 128x128 ReLU-type D against a sharp 2-D flow needs tens of thousands
-    # of cells at 1e-6 (the D's 256 kink lines); this route reports C(G), so 1e-4 suffices there.
-    return toys.ring(std=0.1), "2-D spline-flow G on ring(8, std 0.1)", cfg
+def mixture_2d(ctx: CheckContext) -> tuple:
+    # The defaults (generator="auto": the 2-D mixture generator and its recipe in
+    # gan_theory/training/recipes.py, measured by benchmarks/sweeps/sweep_2d.py). The trained D
+    # is measured only at the first and last steps, to 1e-4: this route reports C(G), which is
+    # computed to quadrature_atol whatever the D's tolerance.
+    cfg = TrainConfig(ensemble=8, seed=ctx.seed, log_every=100_000, network_quadrature_atol=1e-4)
+    return toys.ring(std=0.1), "mixture G (defaults, generator='auto') on ring(8, std 0.1)", cfg
 
 
 def k_route(ctx: CheckContext, ks=(1, 5), steps: int | None = None, n: int | None = None) -> Route:
@@ -128,10 +137,11 @@ def check(ctx: CheckContext) -> list[Route]:
     ctx.note("G4 k discriminator steps")
     out.append(k_route(ctx))
     if ctx.full:
-        ctx.note("G4 Algorithm 1: flow generator, 1-D mixture")
+        ctx.note("G4 Algorithm 1: flow generator, 1-D asymmetric mixture")
         target, label, cfg = flow_1d(ctx)
-        out.append(training_route(ctx, target, label, cfg, 1e-2, "issue 3's bar for the 1-D mixture"))
-        ctx.note("G4 Algorithm 1: flow generator, 2-D ring")
-        target, label, cfg = flow_2d(ctx)
-        out.append(training_route(ctx, target, label, cfg, math.inf, "reported", require_progress_only=True))
+        out.append(training_route(ctx, target, label, cfg, 1e-2, "issue 10's 1-D bar (median over 4 seeds)"))
+        ctx.note("G4 Algorithm 1: mixture generator, 2-D ring")
+        target, label, cfg = mixture_2d(ctx)
+        out.append(training_route(ctx, target, label, cfg, 0.05, "issue 10's 2-D bar for the ring (median over 8 "
+                                  "seeds)"))
     return out
