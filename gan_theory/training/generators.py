@@ -1,4 +1,4 @@
-"""Generator families for ensembles: affine, MLP and (in :mod:`.flows`) spline flows.
+"""Generator families for ensembles: affine, MLP, and (in :mod:`.flow_generator` and :mod:`.mixture`) spline flows and Gaussian mixtures.
 
 Every family is a module whose parameters have the ensemble as leading dimension, with
 

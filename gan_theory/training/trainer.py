@@ -129,7 +129,7 @@ class EnsembleTrainer:
         elif cfg.generator == "mlp":
             gen = MLPGenerator(size, dim, cfg.latent_dim or dim, cfg.g_hidden, cfg.g_activation, **kw)
         elif cfg.generator == "flow":
-            from .flows import FlowGenerator
+            from .flow_generator import FlowGenerator
 
             gen = FlowGenerator(size, dim, n_bins=cfg.flow_bins, n_layers=cfg.flow_layers, **kw)
         elif cfg.generator == "mixture":
