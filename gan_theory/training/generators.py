@@ -1,4 +1,5 @@
-"""Generator families for ensembles: affine, MLP, and (in :mod:`.flow_generator` and :mod:`.mixture`) spline flows and Gaussian mixtures.
+"""Generator families for ensembles: affine and MLP (spline flows: :mod:`.flow_generator`;
+Gaussian mixtures: :mod:`.mixture`).
 
 Every family is a module whose parameters have the ensemble as leading dimension, with
 
