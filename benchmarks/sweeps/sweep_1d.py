@@ -315,7 +315,8 @@ def summary(data: dict[str, Any]) -> str:
         if (r["mode"], r["label"]) not in keys:
             keys.append((r["mode"], r["label"]))
     for mode, label in keys:
-        runs = [r for r in data["runs"] if r["mode"] == mode and r["label"] == label]
+        runs = sorted((r for r in data["runs"] if r["mode"] == mode and r["label"] == label),
+                      key=lambda r: (r["target"]["draw_seed"], r["target"]["index"]))
         lines += [f"## {mode}: {label}", ""]
         cfg = runs[0]["config"]
         shown = {k: cfg[k] for k in ("steps", "d_steps", "batch_size", "lr_schedule", "lr_final", "init_scale",
