@@ -184,8 +184,9 @@ def main(argv=None) -> None:
             _write(out, data)
         return
     out = Path(args.out) if args.out else RESULTS / "sweep_2d.json"
-    targets = ([{"kind": "ring", "params": {"k": 8, "radius": 2.0, "std": 0.1}}, {"kind": "grid", "params": {"n": 5, "spacing": 2.0, "std": 0.1}}]
-               if args.toys else draw_targets(args.targets, args.target_seed))
+    toys = [{"kind": "ring", "params": {"k": 8, "radius": 2.0, "std": 0.1}},
+            {"kind": "grid", "params": {"n": 5, "spacing": 2.0, "std": 0.1}}]
+    targets = toys if args.toys else draw_targets(args.targets, args.target_seed)
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     for name in args.recipe or ["mixture_2d"]:
         ov = CANDIDATES[name] if name in CANDIDATES else json.loads(name)
@@ -195,8 +196,8 @@ def main(argv=None) -> None:
             res["recipe"] = name
             data["runs"].append(res)
             _write(out, data)
-            print(json.dumps({"recipe": name, "target": t["kind"], "params": t["params"] if t["kind"] != "gmm" else
-                              len(t["params"]["weights"]), "median": res["median_gap"],
+            shown = t["params"] if t["kind"] != "gmm" else len(t["params"]["weights"])
+            print(json.dumps({"recipe": name, "target": t["kind"], "params": shown, "median": res["median_gap"],
                               "gaps": [m["gap"] for m in res["members"]], "modes": [m["modes"] for m in res["members"]],
                               "wall": round(res["wall_s"], 1)}), flush=True)
 
