@@ -148,6 +148,7 @@ def main(argv=None) -> None:
                     help="candidate name, or a JSON object of TrainConfig overrides (repeatable)")
     ap.add_argument("--targets", type=int, default=6, help="random targets to draw")
     ap.add_argument("--target-seed", type=int, default=2026)
+    ap.add_argument("--skip", type=int, default=0, help="skip the first SKIP drawn targets (already run)")
     ap.add_argument("--toys", action="store_true", help="run ring(8, std 0.1) and grid 5x5 (std 0.1) instead")
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--out", default=None)
@@ -186,7 +187,7 @@ def main(argv=None) -> None:
     out = Path(args.out) if args.out else RESULTS / "sweep_2d.json"
     toys = [{"kind": "ring", "params": {"k": 8, "radius": 2.0, "std": 0.1}},
             {"kind": "grid", "params": {"n": 5, "spacing": 2.0, "std": 0.1}}]
-    targets = toys if args.toys else draw_targets(args.targets, args.target_seed)
+    targets = toys if args.toys else draw_targets(args.targets, args.target_seed)[args.skip:]
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     for name in args.recipe or ["mixture_2d"]:
         ov = CANDIDATES[name] if name in CANDIDATES else json.loads(name)
