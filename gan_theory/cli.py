@@ -243,7 +243,9 @@ def _train_options(parser: argparse.ArgumentParser) -> None:
         if f.type not in _FIELD_TYPES:  # a new kind of field needs its parser here
             raise RuntimeError(f"gan-theory train: no command-line parser for TrainConfig.{f.name}: {f.type}")
         group.add_argument("--" + f.name.replace("_", "-"), dest=f"cfg_{f.name}", type=_FIELD_TYPES[f.type],
-                           default=None, metavar=f.name.upper(), help=f"default {f.default!r}" + (" (from the generator's recipe)" if f.default is None and f.name in RECIPE_FIELDS else ""))
+                           default=None, metavar=f.name.upper(),
+                           help=f"default {f.default!r}" + (" (from the generator's recipe)"
+                                                             if f.default is None and f.name in RECIPE_FIELDS else ""))
 
 
 def _train(args: argparse.Namespace) -> int:

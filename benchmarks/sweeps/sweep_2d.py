@@ -148,6 +148,7 @@ def main(argv=None) -> None:
                     help="candidate name, or a JSON object of TrainConfig overrides (repeatable)")
     ap.add_argument("--targets", type=int, default=6, help="random targets to draw")
     ap.add_argument("--target-seed", type=int, default=2026)
+    ap.add_argument("--skip", type=int, default=0, help="skip the first SKIP drawn targets (already run)")
     ap.add_argument("--toys", action="store_true", help="run ring(8, std 0.1) and grid 5x5 (std 0.1) instead")
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--out", default=None)
@@ -184,8 +185,9 @@ def main(argv=None) -> None:
             _write(out, data)
         return
     out = Path(args.out) if args.out else RESULTS / "sweep_2d.json"
-    targets = ([{"kind": "ring", "params": {"k": 8, "radius": 2.0, "std": 0.1}}, {"kind": "grid", "params": {"n": 5, "spacing": 2.0, "std": 0.1}}]
-               if args.toys else draw_targets(args.targets, args.target_seed))
+    toys = [{"kind": "ring", "params": {"k": 8, "radius": 2.0, "std": 0.1}},
+            {"kind": "grid", "params": {"n": 5, "spacing": 2.0, "std": 0.1}}]
+    targets = toys if args.toys else draw_targets(args.targets, args.target_seed)[args.skip:]
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     for name in args.recipe or ["mixture_2d"]:
         ov = CANDIDATES[name] if name in CANDIDATES else json.loads(name)
@@ -195,8 +197,8 @@ def main(argv=None) -> None:
             res["recipe"] = name
             data["runs"].append(res)
             _write(out, data)
-            print(json.dumps({"recipe": name, "target": t["kind"], "params": t["params"] if t["kind"] != "gmm" else
-                              len(t["params"]["weights"]), "median": res["median_gap"],
+            shown = t["params"] if t["kind"] != "gmm" else len(t["params"]["weights"])
+            print(json.dumps({"recipe": name, "target": t["kind"], "params": shown, "median": res["median_gap"],
                               "gaps": [m["gap"] for m in res["members"]], "modes": [m["modes"] for m in res["members"]],
                               "wall": round(res["wall_s"], 1)}), flush=True)
 

@@ -166,7 +166,8 @@ class TrainConfig:
         ``auto`` (the default): the recommended exact-density family for the data's dimension,
         ``flow`` in 1-D and ``mixture`` in 2-D (:data:`gan_theory.training.recipes.AUTO`); the
         run's ``config.json`` records the family picked. ``mixture``: K Gaussians with learned
-        means, stds and weights, exact density (:mod:`gan_theory.training.mixture`). ``affine``: x = a z + b (1-D; x = A z + b in 2-D), exact density. ``flow``: a
+        means, stds and weights, exact density (:mod:`gan_theory.training.mixture`).
+        ``affine``: x = a z + b (1-D; x = A z + b in 2-D), exact density. ``flow``: a
         rational-quadratic spline flow, exact density. ``mlp``: the usual implicit generator;
         its density is computed from the latent by change of variables over all preimages in
         1-D and estimated by a kernel density estimate in 2-D. ``grid``: a density on a fine grid
