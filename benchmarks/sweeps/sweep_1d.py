@@ -160,7 +160,7 @@ def _run(target: dict[str, Any], config: gt.TrainConfig) -> dict[str, Any]:
     t0, c0 = time.perf_counter(), time.process_time()
     result = gt.train(mixture(target), config, progress=False)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"config": config.to_dict(), "train_time_s": result.train_time, "wall_time_s": wall, "cpu_time_s": cpu,
+    return {"config": result.config.to_dict(), "train_time_s": result.train_time, "wall_time_s": wall, "cpu_time_s": cpu,
             "torch_threads": torch.get_num_threads(), "loadavg_start": list(load0),
             "loadavg_end": list(os.getloadavg()), "stopped": {str(k): v for k, v in result.stopped.items()},
             "gaps": {str(k): v for k, v in gaps_by_member(result).items()}}
@@ -250,7 +250,10 @@ def validate(args: argparse.Namespace) -> None:
     path = Path(args.out)
     data = _load(path)
     label = "defaults: TrainConfig(generator='flow', ensemble=4, seed=0)"
-    for target in draw_targets(args.draw_seed, args.targets):
+    targets = draw_targets(args.draw_seed, args.targets)
+    if args.only is not None:  # a subset, in the order given (to split the run over processes)
+        targets = [targets[i] for i in args.only]
+    for target in targets:
         if _done(data, "validate", label, target):
             continue
         config = gt.TrainConfig(generator="flow", ensemble=4, seed=0, log_every=args.log_every)
@@ -380,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
                              f"{VALIDATE_DRAW_SEED} for validate: a fresh draw)")
     parser.add_argument("--candidates", nargs="+", default=["g4_flow_1d"], choices=list(CANDIDATES))
     parser.add_argument("--out", default=str(RESULTS / "sweep_1d.json"))
-    parser.add_argument("--only", type=int, nargs="+", help="sweep: run only these target indices, in this order")
+    parser.add_argument("--only", type=int, nargs="+", help="run only these target indices, in this order")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     parser.add_argument("--steps", type=int, default=300, help="steps for the time mode")
     parser.add_argument("--log-every", type=int, default=1000, help="metrics interval for the validate mode")

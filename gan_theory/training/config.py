@@ -35,7 +35,7 @@ ACTIVATIONS = ("silu", "tanh", "relu", "leaky_relu", "softplus")
 #: The fields a recipe may set (gan_theory/training/recipes.py): None by default, filled by
 #: TrainConfig.resolve once the data dimension is known.
 RECIPE_FIELDS = ("steps", "d_steps", "batch_size", "lr_g", "lr_d", "lr_schedule", "lr_final", "init_scale",
-                 "d_hidden", "r1_gamma", "mixture_components")
+                 "d_hidden", "r1_gamma", "mixture_components", "log_every")
 #: Components of a mixture generator without a recipe for its dimension (1-D): not measured.
 _MIXTURE_COMPONENTS = 8
 
@@ -177,7 +177,8 @@ class TrainConfig:
     dimension is known, from the generator family's measured recipe
     (:mod:`gan_theory.training.recipes`, where each value's source is written), or for a
     family without a recipe from the package defaults (steps 2000, d_steps 1, batch 256,
-    lr 1e-3 both, constant schedule, lr_final 0.1, init_scale 1, D 64x64, no R1).
+    lr 1e-3 both, constant schedule, lr_final 0.1, init_scale 1, D 64x64, no R1, metrics every
+    100 steps).
 
     discriminator : {"mlp", "optimal"}
         An MLP producing logits, or the exact D* (needs an exact generator density).
@@ -236,8 +237,10 @@ class TrainConfig:
     dtype : {"float32", "float64"}
     device : str
         "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
-    log_every : int
-        Metrics are computed every this many generator steps (and at the first and last).
+    log_every : int, *recipe*
+        Metrics are computed every this many generator steps (and at the first and last). The
+        metrics never draw from the members' random streams, so this changes the cost of a
+        run, not its training; in 2-D a network D's metrics take seconds per member.
     checkpoint_every : int
         A checkpoint is written atomically every this many steps (0: only at the end).
     chunk : int
@@ -295,7 +298,7 @@ class TrainConfig:
     dim: int | None = None
     dtype: str = "float32"
     device: str = "auto"
-    log_every: int = 100
+    log_every: int | None = None
     checkpoint_every: int = 0
     chunk: int = 64
     quadrature_atol: float = 1e-9
