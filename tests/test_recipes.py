@@ -50,3 +50,13 @@ def test_the_run_records_the_resolved_configuration(tmp_path):
     assert saved["generator"] == "mixture" and r.config.generator == "mixture"
     assert saved["mixture_components"] == RECIPES[("mixture", 2)]["mixture_components"]
     assert TrainConfig.from_dict(saved) == r.config
+
+
+def test_a_mixture_batch_smaller_than_its_components_is_refused_before_training():
+    """The stratified sample needs one draw per component: batch 16 with the 2-D recipe's 80
+    components is refused when the config is resolved, naming batch_size, before any run."""
+    from gan_theory.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="batch_size.*mixture_components = 80.*16"):
+        TrainConfig(batch_size=16).resolve(2)
+    assert TrainConfig(batch_size=16, mixture_components=16).resolve(2).batch_size == 16

@@ -391,7 +391,12 @@ class TrainConfig:
                     changes[name] = 0.0  # R1 regularises a network D; the exact D* has none
                 else:
                     changes[name] = rec.get(name, FALLBACK[name])
-        return self.replace(**changes)
+        resolved = self.replace(**changes)
+        if generator == "mixture" and resolved.batch_size < resolved.mixture_components:
+            raise ValueError(f"batch_size: the mixture generator samples every component in each minibatch (a "
+                             f"stratified sample), so it needs batch_size >= mixture_components = "
+                             f"{resolved.mixture_components}; got batch_size = {resolved.batch_size}")
+        return resolved
 
     @property
     def member_lr_g(self) -> tuple[float, ...]:
