@@ -346,3 +346,15 @@ def test_each_members_density_is_converted_once_per_log_step(monkeypatch):
     records = tr.measure(0.0)
     assert all("criterion" in r and "d_error" in r and "v_quadrature" in r for r in records)
     assert len([o for o in calls if o is not target_dist]) == 2
+
+
+def test_the_build_reads_the_version_from_the_module_that_defines_it():
+    """pyproject's [tool.hatch.version] path is the file that sets __version__ (a fresh
+    install fails to build otherwise: the editable install of a developer hides it)."""
+    import re
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    path = ROOT / meta["tool"]["hatch"]["version"]["path"]
+    found = re.search(r'^__version__ = "([^"]+)"', path.read_text(), re.M)
+    assert found is not None and found.group(1) == gt.__version__
