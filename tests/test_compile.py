@@ -1,7 +1,7 @@
 """TrainConfig(compile=...): the steps compiled with torch.compile train as the eager steps do.
 
 Expected values: the same run with compile=False. Slow: compiling the five step functions takes
-15-80 s on the 2-core CPU this was written on (PERF-NOTES measured 9-22 s on a quiet one).
+15-80 s on the 2-core CPU this was written on.
 """
 
 import pytest

@@ -49,7 +49,7 @@ CANDIDATES: dict[str, dict] = {
     "mixture_2d": dict(generator="mixture", mixture_components=80, steps=3000, r1_gamma=0.1, d_steps=2,
                        init_scale=3.5, lr_g=5e-3, lr_d=1e-2, batch_size=512, lr_schedule="cosine", lr_final=0.01,
                        d_hidden=(128, 128)),
-    # the PERF-NOTES prototype for the ring (equal start, K = 8, R1 1)
+    # a first prototype for the ring (equal start, K = 8, R1 1)
     "prototype": dict(generator="mixture", mixture_components=8, steps=3000, r1_gamma=1.0, init_scale=2.0,
                       lr_g=2e-3, lr_d=4e-3, batch_size=512),
 }
