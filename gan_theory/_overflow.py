@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._pairwise import pair_integral, tolerances
-from .densities import Density
+from .integrate import pair_integral, tolerances
+from .densities import Density, recentred
 from .results import AccuracyError, IntegralResult
 
 __all__ = ["overflow_checked"]
@@ -57,7 +57,7 @@ def overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, atol
 
         return t
 
-    res = pair_integral(dp, dq, watched(0.0), atol=atol, rtol=rtol, label=label, shift_invariant=True)
+    res = pair_integral(*recentred(dp, dq), watched(0.0), atol=atol, rtol=rtol, label=label)
     if not np.any(np.isinf(res.value)) or seen["log"] < 700.0:  # every inf is a point where q = 0 < p
         return res
     if np.ndim(res.value) != 0:  # the points are not told apart by element
@@ -75,8 +75,8 @@ def overflow_checked(dp: Density, dq: Density, terms: Callable, label: str, atol
     first = seen["log"]
     a, r = tolerances(dp.dim, atol, rtol)
     try:
-        res2 = pair_integral(dp, dq, watched(shift), atol=max(a * math.exp(-min(shift, 700.0)), 1e-300), rtol=r,
-                             label=label, shift_invariant=True)
+        res2 = pair_integral(*recentred(dp, dq), watched(shift), atol=max(a * math.exp(-min(shift, 700.0)), 1e-300), rtol=r,
+                             label=label)
     except AccuracyError as exc:
         if seen["log"] > first + 700.0:  # the log of the integrand grows without bound: infinite
             return res

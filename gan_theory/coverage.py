@@ -53,9 +53,9 @@ import numpy as np
 import torch
 import torch.distributions as td
 
-from ._checks import check_int, check_real
+from .checks import check_int, check_real
 from .densities import Density, DensityLike, as_density
-from .quadrature import EXTENT, RESOLUTION, AxisMap, Domain, _split, integrate
+from .integrate import EXTENT, RESOLUTION, AxisMap, Domain, integrate, split_cells
 from .results import AccuracyError
 
 __all__ = ["ModeCoverage", "ModeMass", "TargetModes", "coverage_metrics", "mahalanobis", "mode_coverage",
@@ -346,8 +346,8 @@ def _kl_bound(m: np.ndarray, e: np.ndarray, w: np.ndarray, kl: float) -> float:
 def _initial_cells(dp: Density, modes: TargetModes, radius: float, max_cells: int) -> tuple[np.ndarray, ...]:
     """Initial cells in the whitened polar (2-D) or whitened (1-D) coordinates of every mode:
     a coarse grid, bisected where a component of ``p_g`` (its hints, whitened) meets a cell
-    until the cell is at most the engine's resolution (:data:`gan_theory.quadrature.RESOLUTION`,
-    2 scales in 1-D, 8 in 2-D) wide within :data:`gan_theory.quadrature.EXTENT` scales of it."""
+    until the cell is at most the engine's resolution (:data:`gan_theory.integrate.RESOLUTION`,
+    2 scales in 1-D, 8 in 2-D) wide within :data:`gan_theory.integrate.EXTENT` scales of it."""
     resolution = RESOLUTION[modes.dim - 1]
     d, m_modes = modes.dim, modes.n_modes
     norms = np.linalg.norm(modes.scale_trils, ord=2, axis=(1, 2))  # the largest stretch of each L_i
@@ -388,7 +388,7 @@ def _initial_cells(dp: Density, modes: TargetModes, radius: float, max_cells: in
             raise AccuracyError(f"the requested accuracy cannot be met for the p_g-mass near the modes: p_g has "
                                 f"components much narrower than the modes (whitened scale {float(sig.min()):.3g}); "
                                 f"more than {max_cells} cells per mode would be needed to resolve them")
-        lo, hi, parent = _split(lo, hi, split)
+        lo, hi, parent = split_cells(lo, hi, split)
         owner = owner[parent]
     return lo, hi, owner
 
@@ -404,7 +404,7 @@ def mode_mass(p_g: DensityLike, modes: TargetModes, *, radius: float = 3.0, capt
 
     in 2-D (the ellipse mapped to a rectangle, a smooth integrand), and
     ``m_i = s_i \\int_{-r}^{r} p_g(c_i + s_i u) du`` in 1-D, all modes integrated in one
-    error-controlled pass of :func:`gan_theory.quadrature.integrate` (each on cells of its
+    error-controlled pass of :func:`gan_theory.integrate.integrate` (each on cells of its
     own), so that ``|m_i - exact| <= errors[i] <= atol``.
 
     Parameters

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from ._checks import check_int, check_real
+from .checks import check_int, check_real
 from .densities import DensityLike, as_pair
 
 __all__ = ["OptimalDiscriminator", "as_points", "discriminator_error", "discriminator_sup_error", "optimal_discriminator"]
@@ -212,7 +212,7 @@ def discriminator_error(d: Any, p_data: DensityLike, p_g: DensityLike, logits: b
     -------
     IntegralResult
     """
-    from ._pairwise import pair_integral
+    from .integrate import pair_integral
     from .results import IntegralResult
     from .value import read_discriminator
 

@@ -20,14 +20,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_real
+from .checks import check_choice, check_real
 from ._overflow import overflow_checked
-from ._pairwise import pair_integral, tolerances
-from ._recentre import recentre
+from .integrate import integrate, make_domain, pair_integral, tolerances
 from .closed_forms import check_closed_tolerance, closed_form, has_closed_forms
-from .densities import Density, DensityLike, as_pair
+from .densities import Density, DensityLike, as_pair, recentre, recentred
 from .logspace import F_DIVERGENCES, jsd_terms, kl_terms
-from .quadrature import integrate, make_domain
 from .results import AccuracyError, IntegralResult
 
 __all__ = ["f_divergence", "jsd", "kl", "wasserstein1"]
@@ -113,8 +111,7 @@ def jsd(p: DensityLike, q: DensityLike, base: float | None = None, *, method: st
     dp, dq = as_pair(p, q, batch=True)
     eps = (dp.eps, dq.eps)
     res = _closed_or_quad("jsd", dp, dq, method, lambda: pair_integral(
-        dp, dq, lambda x, lp, lq: jsd_terms(lp, lq, eps), atol=atol, rtol=rtol, label="JSD",
-        shift_invariant=True), "JSD",
+        *recentred(dp, dq), lambda x, lp, lq: jsd_terms(lp, lq, eps), atol=atol, rtol=rtol, label="JSD"), "JSD",
         atol=atol, rtol=rtol)
     return _in_base(res, base)
 
@@ -147,8 +144,7 @@ def kl(p: DensityLike, q: DensityLike, base: float | None = None, *, method: str
     dp, dq = as_pair(p, q, batch=True)
     eps = (dp.eps, dq.eps)
     res = _closed_or_quad("kl", dp, dq, method, lambda: pair_integral(
-        dp, dq, lambda x, lp, lq: kl_terms(lp, lq, eps), atol=atol, rtol=rtol, label="KL",
-        shift_invariant=True), "KL",
+        *recentred(dp, dq), lambda x, lp, lq: kl_terms(lp, lq, eps), atol=atol, rtol=rtol, label="KL"), "KL",
         atol=atol, rtol=rtol)
     return _in_base(res, base)
 
@@ -212,8 +208,7 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
             return _closed_or_quad(f, dp, dq, method, lambda: overflow_checked(dp, dq, terms, f"D_{f}", atol, rtol),
                                    f"D_{f}", atol=atol, rtol=rtol)
         return _closed_or_quad(f, dp, dq, method, lambda: pair_integral(
-            dp, dq, lambda x, lp, lq: terms(lp, lq, eps), atol=atol, rtol=rtol, label=f"D_{f}",
-            shift_invariant=True), f"D_{f}",
+            *recentred(dp, dq), lambda x, lp, lq: terms(lp, lq, eps), atol=atol, rtol=rtol, label=f"D_{f}"), f"D_{f}",
             atol=atol, rtol=rtol)
     if not callable(f):
         raise TypeError(f"f: expected one of {', '.join(F_DIVERGENCES)} or a callable, got {type(f).__name__}")
@@ -268,7 +263,7 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
         # f may have a kink at u = 1 (|u - 1|, max(u, 1), ...): mark where p = q
         return value, noise, r
 
-    return pair_integral(dp, dq, terms, atol=atol, rtol=rtol, label="D_f", shift_invariant=True)
+    return pair_integral(*recentred(dp, dq), terms, atol=atol, rtol=rtol, label="D_f")
 
 
 def _user_f(f: Callable) -> Callable[[np.ndarray], np.ndarray]:
@@ -319,7 +314,7 @@ def wasserstein1(p: DensityLike, q: DensityLike, *, method: str = "auto", atol: 
     def quad() -> IntegralResult:
         a, r = tolerances(1, atol, rtol)
         rp, rq = recentre(dp, dq)  # W1 depends on relative positions only
-        domain = make_domain([rp.hints, rq.hints])
+        domain = make_domain([rp.landmarks, rq.landmarks])
         centre = float(np.median(np.concatenate([rp.hints.centers[:, 0], rq.hints.centers[:, 0]])))
 
         def f(x):

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["F_DIVERGENCES", "criterion_terms", "g_jsd", "jsd_terms", "kl_terms", "log_sigmoid", "phi_kl"]
+__all__ = ["F_DIVERGENCES", "criterion_terms", "g_jsd", "jsd_terms", "kl_terms", "log_density_error", "log_sigmoid",
+           "magnitude", "phi_kl"]
 
 LOG2 = math.log(2.0)
 _EPS = float(np.finfo(np.float64).eps)
@@ -91,9 +92,11 @@ def magnitude(log_density: np.ndarray) -> np.ndarray:
     return np.minimum(np.abs(log_density), 1e300)
 
 
-def _delta(l: np.ndarray, eps: float) -> np.ndarray:
-    """Absolute error of a log-density ``l`` computed to a few ulps of its magnitude (0 where
-    ``l = -inf``, which is exact)."""
+def log_density_error(l: np.ndarray, eps: float) -> np.ndarray:
+    """Absolute error of a log-density ``l`` computed to a few ulps of its magnitude,
+    ``4 eps (|l| + 1)`` (0 where ``l = -inf``, which is exact): the noise term every integrand
+    of log-densities carries (a log-density is a sum of a few terms as large as ``|l| + 1``,
+    each rounded to ``eps`` relative)."""
     return np.where(l == -np.inf, 0.0, 4.0 * eps * (magnitude(l) + 1.0))
 
 
@@ -129,7 +132,7 @@ def jsd_terms(lp: np.ndarray, lq: np.ndarray, eps: tuple[float, float] = (_EPS, 
     du = (2.0 * eps_max) * (np.minimum(np.abs(lp) + np.abs(lq), 1e300) + 2.0)
     # g'(u) = u sech^2 u, with sech^2 a = 4 e / (1 + e)^2
     sech2 = 4.0 * e / (1.0 + e) ** 2
-    noise = m * (a * sech2) * du + value * (8.0 * _EPS + 4.0 * eps_max * (magnitude(lm) + 1.0))
+    noise = m * (a * sech2) * du + value * (8.0 * _EPS + log_density_error(lm, eps_max))
     return value, noise
 
 
@@ -149,7 +152,7 @@ def kl_terms(lp: np.ndarray, lq: np.ndarray, eps: tuple[float, float] = (_EPS, _
     value = np.where(q_zero & ~p_zero, np.inf, value)
     # d value / d lp = value + (p - q), d value / d lq = q - p
     fv = np.where(np.isfinite(value), value, 0.0)
-    noise = np.abs(fv + p - q) * _delta(lp, eps[0]) + np.abs(p - q) * _delta(lq, eps[1]) + 8.0 * _EPS * fv
+    noise = np.abs(fv + p - q) * log_density_error(lp, eps[0]) + np.abs(p - q) * log_density_error(lq, eps[1]) + 8.0 * _EPS * fv
     return value, noise
 
 
@@ -215,11 +218,11 @@ def _pearson_terms(lp, lq, eps=(_EPS, _EPS)):
     # value = (p - q)^2 / q: d/dlp = 2 p (p - q)/q, d/dlq = -(p - q)(p + q)/q
     with np.errstate(over="ignore", invalid="ignore"):
         ratio = np.abs(np.expm1(r))  # |p - q| / q
-        noise = ratio * (2.0 * np.exp(lp) * _delta(lp, eps[0]) + (np.exp(lp) + np.exp(lq)) * _delta(lq, eps[1]))
+        noise = ratio * (2.0 * np.exp(lp) * log_density_error(lp, eps[0]) + (np.exp(lp) + np.exp(lq)) * log_density_error(lq, eps[1]))
         # where p > q, relative to the value (ratio * p overflows before the value does):
         # 2 p (p - q)/q = 2 value p/(p - q), (p - q)(p + q)/q = value (p + q)/(p - q)
         rp = np.maximum(r, 1.0)
-        rel = (2.0 * _delta(lp, eps[0]) + (1.0 + np.exp(-rp)) * _delta(lq, eps[1])) / -np.expm1(-rp)
+        rel = (2.0 * log_density_error(lp, eps[0]) + (1.0 + np.exp(-rp)) * log_density_error(lq, eps[1])) / -np.expm1(-rp)
         noise = np.where(r > 1.0, value * rel, noise)
     noise = np.where(np.isfinite(value) & np.isfinite(noise), noise + 8.0 * _EPS * value, 0.0)
     return value, noise
@@ -236,7 +239,7 @@ def _hellinger_terms(lp, lq, eps=(_EPS, _EPS)):
     value = np.where(lmax == -np.inf, 0.0, value)
     # d/dlp = (sqrt p - sqrt q) sqrt p, d/dlq = -(sqrt p - sqrt q) sqrt q
     diff = np.sqrt(value)
-    noise = diff * (np.exp(0.5 * lp) * _delta(lp, eps[0]) + np.exp(0.5 * lq) * _delta(lq, eps[1])) + 8.0 * _EPS * value
+    noise = diff * (np.exp(0.5 * lp) * log_density_error(lp, eps[0]) + np.exp(0.5 * lq) * log_density_error(lq, eps[1])) + 8.0 * _EPS * value
     return value, noise
 
 
@@ -245,7 +248,7 @@ def _tv_terms(lp, lq, eps=(_EPS, _EPS)):
     lmax, ar = _lmax_r(lp, lq)
     value = -0.5 * np.exp(lmax) * np.expm1(-ar)
     value = np.where(lmax == -np.inf, 0.0, value)
-    noise = 0.5 * (np.exp(lp) * _delta(lp, eps[0]) + np.exp(lq) * _delta(lq, eps[1])) + 8.0 * _EPS * value
+    noise = 0.5 * (np.exp(lp) * log_density_error(lp, eps[0]) + np.exp(lq) * log_density_error(lq, eps[1])) + 8.0 * _EPS * value
     # |p - q| has a kink where p = q: the sign of lp - lq marks it for the quadrature
     with np.errstate(invalid="ignore"):
         kink = np.nan_to_num(lp - lq, nan=0.0)

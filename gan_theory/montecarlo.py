@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ._checks import check_int, check_real
+from .checks import check_int, check_real
 from .densities import Density, DensityLike, as_density, as_pair
 from .logspace import LOG2, log_sigmoid
 from .closed_forms import closed_form

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 import torch.distributions as td
 
-from ._checks import check_int, check_real
+from .checks import check_int, check_real
 
 __all__ = ["PAIRS", "TOYS", "Toy", "pair", "correlated_gaussian", "disjoint_pair", "gaussian", "grid", "make", "mixture2",
            "mixture3", "names", "ring", "ring_modes", "grid_modes", "uniform", "uniform_square"]

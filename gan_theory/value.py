@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_flag
-from ._pairwise import pair_integral
-from .densities import DensityLike, as_pair
+from .checks import check_flag
+from .integrate import pair_integral
+from .densities import DensityLike, as_pair, recentred
 from .logspace import criterion_terms, log_sigmoid
 from .results import AccuracyError, IntegralResult
 
@@ -276,5 +276,5 @@ def criterion(p_data: DensityLike, p_g: DensityLike, *, atol: float | None = Non
     """
     dp, dq = as_pair(p_data, p_g, ("p_data", "p_g"), batch=True)
     eps = (dp.eps, dq.eps)
-    return pair_integral(dp, dq, lambda x, lp, lq: criterion_terms(lp, lq, eps), atol=atol, rtol=rtol,
-                         label="C(G)", shift_invariant=True)
+    return pair_integral(*recentred(dp, dq), lambda x, lp, lq: criterion_terms(lp, lq, eps), atol=atol, rtol=rtol,
+                         label="C(G)")

@@ -206,7 +206,7 @@ def test_batch_accuracy_error_names_the_element():
 
 def test_batch_domain_tiles_each_element():
     from gan_theory.densities import as_density
-    from gan_theory.quadrature import make_batch_domain
+    from gan_theory.integrate import make_batch_domain
 
     supports = [(-1.0, 1.0), (0.137, 0.611), (2.31, 6.07)]
     batch = td.Uniform(torch.tensor([a for a, _ in supports], dtype=F64), torch.tensor([b for _, b in supports], dtype=F64))

@@ -24,7 +24,7 @@ from torch.distributions import Normal
 
 import gan_theory as gt
 from gan_theory.densities import as_density
-from gan_theory.quadrature import integrate, make_domain
+from gan_theory.integrate import integrate, make_domain
 from gan_theory.training.flow_generator import FlowDensity, FlowGenerator
 from gan_theory.training.flows import EnsembleFlow1D, EnsembleFlow2D
 from gan_theory.training.splines import rq_spline, spline_knots

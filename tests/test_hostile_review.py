@@ -169,7 +169,7 @@ def test_mvn_kl_closed_form_counts_the_cholesky_error(k):
 
 def test_flags_one_rule_python_and_numpy_bools():
     import numpy as np
-    from gan_theory._checks import check_flag
+    from gan_theory.checks import check_flag
     # np.bool_ (a NumPy comparison's result) is taken everywhere, as a Python bool
     assert check_flag("resume", np.True_) is True and check_flag("resume", np.False_) is False
     # train(): the inline check refused np.bool_, so this raised TypeError instead of reaching

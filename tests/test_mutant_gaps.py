@@ -219,7 +219,7 @@ def test_hints_give_the_standard_deviation_and_the_cusps():
     cases = [(td.Normal(f(1.0), f(3.0)), [1.0], [3.0], []),
              (td.Cauchy(f(2.0), f(0.1)), [2.0], [0.1], []),
              (td.StudentT(f(3.0), f(1.0), f(2.0)), [1.0], [2.0], []),
-             (td.Gumbel(f(1.0), f(2.0)), [1.0], [2.0], []),  # hints from the registry in _hints.py
+             (td.Gumbel(f(1.0), f(2.0)), [1.0], [2.0], []),  # hints from the registry in densities/hints.py
              (td.Laplace(f(-1.0), f(0.5)), [-1.0], [0.5], [-1.0]),
              (gt.toys.mixture2(), [-2.0, 2.0], [0.5, 0.5], [])]
     for dist, centers, scales, breaks in cases:

@@ -27,7 +27,7 @@ F_NAMES = ["pearson", "neyman", "hellinger", "total_variation", "jensen_shannon"
 # Beta(0.5, 0.5) is singular at x = 1, where doubles are 1.1e-16 apart: the mass it puts within
 # one ulp of 1 (~7e-9) cannot be resolved, and the engine says so instead of returning a number.
 UNRESOLVABLE = {"beta_singular"}
-# What the engine says when an integral diverges (gan_theory/quadrature.py): the cell budget or
+# What the engine says when an integral diverges (gan_theory/integrate/): the cell budget or
 # the refinement rounds run out ("... the integrand may be singular or the integral infinite"),
 # or a cell must be split finer than doubles allow ("... or a non-integrable tail"). Every
 # AccuracyError contains "cannot be met", so that fragment alone would accept any failure,

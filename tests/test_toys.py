@@ -14,7 +14,7 @@ import torch
 
 import gan_theory as gt
 from gan_theory.densities import as_density
-from gan_theory.quadrature import integrate, make_domain
+from gan_theory.integrate import integrate, make_domain
 
 F = torch.float64
 

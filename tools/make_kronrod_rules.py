@@ -11,7 +11,7 @@ References
 A. S. Kronrod, "Nodes and weights of quadrature formulas", Consultants Bureau, 1965.
 D. P. Laurie, "Calculation of Gauss-Kronrod quadrature rules", Math. Comp. 66 (1997).
 
-Usage: python tools/make_kronrod_rules.py > gan_theory/_rules.py
+Usage: python tools/make_kronrod_rules.py > gan_theory/integrate/kronrod_tables.py
 """
 
 import argparse

@@ -19,7 +19,7 @@ import torch
 from scipy.optimize import minimize_scalar
 
 from .. import montecarlo
-from .._pairwise import pair_integral
+from ..integrate import pair_integral
 from ..discriminator import optimal_discriminator
 from ..toys import gaussian, ring
 from ..training.fit import fit_discriminator

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._checks import check_choice, check_flag, check_int, check_real
+from ..checks import check_choice, check_flag, check_int, check_real
 
 __all__ = ["COMPILE_MODES", "GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "SEED_BOUND", "TrainConfig", "check_betas", "check_compile",
            "check_device_name", "check_seeds", "check_widths"]

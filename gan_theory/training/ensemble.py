@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._checks import check_choice, check_int
+from ..checks import check_choice, check_int
 
 __all__ = ["ACTIVATIONS", "ACTIVATION_SLOPES", "PIECEWISE_LINEAR", "EnsembleLinear", "EnsembleMLP"]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .._checks import check_choice, check_flag, check_int, check_real
+from ..checks import check_choice, check_flag, check_int, check_real
 from ..densities import DensityLike, as_pair
 from ..discriminator import discriminator_error, discriminator_sup_error
 from .config import ACTIVATIONS, DTYPES, SCHEDULES, TrainConfig, check_betas, check_seeds, check_widths, lr_factor

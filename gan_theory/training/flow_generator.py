@@ -17,8 +17,8 @@ import torch
 import torch.distributions as td
 from torch.distributions import constraints
 
-from .._checks import check_int
-from .._hints import Hints
+from ..checks import check_int
+from ..densities import Hints
 from .flows import EnsembleFlow1D, EnsembleFlow2D, _FlowBase
 from .splines import spline_knots
 

@@ -54,7 +54,7 @@ from typing import Any
 
 import torch
 
-from .._checks import check_choice, check_int, check_real
+from ..checks import check_choice, check_int, check_real
 from .ensemble import EnsembleMLP
 from .splines import rq_spline
 

@@ -27,7 +27,7 @@ import torch
 import torch.distributions as td
 from torch.distributions import constraints
 
-from .._hints import Hints
+from ..densities import Hints
 from .ensemble import EnsembleMLP
 
 __all__ = ["AffineGenerator", "MLPGenerator", "PushforwardDensity1D", "kde_density"]

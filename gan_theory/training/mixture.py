@@ -43,7 +43,7 @@ from collections.abc import Sequence
 import torch
 import torch.distributions as td
 
-from .._checks import check_int
+from ..checks import check_int
 
 __all__ = ["MixtureGenerator", "MIN_SCALE", "INIT_COMPONENT_SCALE"]
 

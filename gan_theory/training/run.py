@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_flag
+from ..checks import check_flag
 from ..densities import DensityLike
 from . import rundir
 from .config import TrainConfig

@@ -25,7 +25,7 @@ import math
 import torch
 from torch.nn.functional import softplus
 
-from .._checks import check_real
+from ..checks import check_real
 
 __all__ = ["MIN_BIN_SIZE", "MIN_DERIVATIVE", "rq_spline", "spline_knots"]
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from .._torchconv import rebuild
+from ..densities import rebuild
 from ..densities import Density, DensityLike, as_density
 from .config import TrainConfig
 from .device import resolve_device

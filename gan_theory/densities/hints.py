@@ -1,8 +1,8 @@
 """Where a density's mass lies: the hints that place the quadrature's initial cells.
 
-Hints come from a registry keyed by distribution type (:func:`register_hints`, the pattern of
-``torch.distributions.kl.register_kl``), for families with ``event_shape ()`` (possibly
-batched, e.g. the components of a mixture). Wrappers are handled structurally:
+Hints of families with ``event_shape ()`` (possibly batched, e.g. the components of a mixture)
+come from the family table (:mod:`.families`; :func:`register_hints` adds a function of the
+distribution for a type, the pattern of ``torch.distributions.kl.register_kl``). Wrappers are handled structurally:
 ``MixtureSameFamily`` (one feature per component), ``Independent`` over a batch of two 1-D
 families (a 2-D product density), ``MultivariateNormal`` and monotone
 ``TransformedDistribution`` chains in 1-D. Unknown families fall back to the mean and standard
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,9 +21,16 @@ import torch
 import torch.distributions as td
 from torch.distributions import constraints
 
-__all__ = ["Hints", "register_hints", "torch_hints"]
+from ..integrate import Landmarks
+from .families import Family, FamilyHints, family, family_hints_of, register_family
+
+__all__ = ["IQR_PER_SD", "FamilyHints", "Hints", "register_hints", "to_landmarks", "torch_hints"]
 
 _F64 = torch.float64
+#: The interquartile range of a normal distribution in standard deviations, 2 Phi^-1(3/4) =
+#: 1.34898, rounded to 4 digits: a spread read from quartiles becomes a scale comparable to a
+#: standard deviation (the rounding is immaterial: a scale only places the initial cells).
+IQR_PER_SD = 1.349
 
 
 @dataclass(frozen=True)
@@ -59,17 +66,10 @@ class Hints:
         return int(self.lower.shape[0])
 
 
-@dataclass(frozen=True)
-class FamilyHints:
-    """Per-batch-element hints of a family with event_shape (): tensors of its batch shape
-    (``breaks`` has one more, trailing, dimension)."""
-
-    center: torch.Tensor
-    scale: torch.Tensor
-    breaks: torch.Tensor | None = None
-
-
-_HINTS: dict[type, Callable[[td.Distribution], FamilyHints]] = {}
+def to_landmarks(hints: Hints) -> Landmarks:
+    """The bridge to the integrator: the same facts as :class:`gan_theory.integrate.Landmarks`,
+    the plain data it places its initial cells from (it knows nothing of densities)."""
+    return Landmarks(hints.lower, hints.upper, hints.centers, hints.scales, hints.breaks, hints.members)
 
 
 def register_hints(*types: type) -> Callable:
@@ -77,7 +77,9 @@ def register_hints(*types: type) -> Callable:
 
     The function receives a (possibly batched) distribution and returns
     :class:`FamilyHints`: the centre and scale of each batch element, and optionally the
-    points where the density is not smooth. Lookup follows the method resolution order.
+    points where the density is not smooth. It becomes the ``hints_of`` of the type's entry in
+    the family table (:func:`gan_theory.densities.register_family`; the entry's other facts
+    are kept). Lookup follows the method resolution order.
 
     Examples
     --------
@@ -88,47 +90,11 @@ def register_hints(*types: type) -> Callable:
 
     def decorator(fn: Callable) -> Callable:
         for t in types:
-            _HINTS[t] = fn
+            old = family(t)
+            register_family(Family(t, hints_of=fn) if old is None else replace(old, hints=None, hints_of=fn))
         return fn
 
     return decorator
-
-
-@register_hints(td.Normal, td.Cauchy, td.StudentT, td.Gumbel)
-def _location_scale_hints(d):
-    return FamilyHints(d.loc, d.scale)
-
-
-@register_hints(td.Laplace)
-def _laplace_hints(d):
-    return FamilyHints(d.loc, d.scale, d.loc.unsqueeze(-1))
-
-
-@register_hints(td.Uniform)
-def _uniform_hints(d):
-    return FamilyHints((d.low + d.high) / 2, (d.high - d.low) / 2, torch.stack([d.low, d.high], -1))
-
-
-@register_hints(td.Gamma)
-def _gamma_hints(d):
-    mode = torch.clamp(d.concentration - 1.0, min=0.0) / d.rate
-    return FamilyHints(mode, torch.sqrt(d.concentration) / d.rate, torch.zeros_like(mode).unsqueeze(-1))
-
-
-@register_hints(td.Exponential)
-def _exponential_hints(d):
-    return FamilyHints(torch.zeros_like(d.rate), 1.0 / d.rate, torch.zeros_like(d.rate).unsqueeze(-1))
-
-
-@register_hints(td.Beta, td.Kumaraswamy)
-def _unit_interval_hints(d):
-    m, s = d.mean, d.stddev
-    return FamilyHints(m, s, torch.stack([torch.zeros_like(m), torch.ones_like(m)], -1))
-
-
-@register_hints(td.HalfNormal, td.HalfCauchy)
-def _half_hints(d):
-    return FamilyHints(torch.zeros_like(d.scale), d.scale, torch.zeros_like(d.scale).unsqueeze(-1))
 
 
 def _transformed_hints(d: td.TransformedDistribution) -> FamilyHints | None:
@@ -155,10 +121,11 @@ def _transformed_hints(d: td.TransformedDistribution) -> FamilyHints | None:
 
 
 def family_hints(d: td.Distribution) -> FamilyHints | None:
-    """Registered hints of a family with event_shape (), or ``None``."""
-    for t in type(d).__mro__:
-        if t in _HINTS:
-            return _HINTS[t](d)
+    """The family table's hints of a distribution with event_shape (), or those of a monotone
+    transform of one; ``None`` if neither is known."""
+    h = family_hints_of(d)
+    if h is not None:
+        return h
     if isinstance(d, td.TransformedDistribution):
         return _transformed_hints(d)
     return None
@@ -183,13 +150,13 @@ def _generic(d: td.Distribution, dim: int, sampler: Callable) -> tuple[np.ndarra
         try:
             q = _np(d.icdf(torch.tensor([0.25, 0.5, 0.75], dtype=_F64)))
             if np.all(np.isfinite(q)) and q[2] > q[0]:
-                return q[None, 1:2], np.array([[(q[2] - q[0]) / 1.349]])
+                return q[None, 1:2], np.array([[(q[2] - q[0]) / IQR_PER_SD]])
         except (NotImplementedError, AttributeError, RuntimeError, ValueError):
             pass
     x = _np(sampler(8192)).reshape(-1, dim)
     med = np.median(x, axis=0)
     iqr = np.subtract(*np.percentile(x, [75, 25], axis=0))
-    return med[None], np.maximum(iqr / 1.349, 1e-12 * (1 + np.abs(med)))[None]
+    return med[None], np.maximum(iqr / IQR_PER_SD, 1e-12 * (1 + np.abs(med)))[None]
 
 
 def _constraint_bounds(c: constraints.Constraint) -> tuple[Any, Any]:

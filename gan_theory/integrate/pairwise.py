@@ -2,41 +2,71 @@
 
 Every theory quantity (JSD, KL, f-divergences, V(D, G), C(G)) is the integral of a pointwise
 function of ``x``, ``log p(x)`` and ``log q(x)``. :func:`pair_integral` integrates such a
-function. Unless both densities are of families known to be normalised (the fast paths of
-:mod:`gan_theory._fastpdf`), it integrates the densities themselves on the same nodes: their
-masses prove that both are normalised, and an unnormalised density (or a mode the integrator
-could not locate) is reported as an error instead of giving a wrong number. In 2-D the masses
-are also checked for normalised families with a Gaussian ridge at an angle to the axes
-(:data:`CHECK_MASS_2D`): mass the cells missed is then an :class:`AccuracyError`.
+function. Unless both densities are known to be normalised, it integrates the densities
+themselves on the same nodes: their masses prove that both are normalised, and an
+unnormalised density (or a mode the integrator could not locate) is reported as an error
+instead of giving a wrong number. In 2-D the masses are also checked for normalised densities
+that say so (``verify_mass``: a Gaussian ridge at an angle to the axes, :data:`CHECK_MASS_2D`):
+mass the cells missed is then an :class:`AccuracyError`.
+
+The densities are read through the small protocol :class:`PairDensity` (what
+:class:`gan_theory.densities.Density` provides); nothing here knows a distribution family.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
-from ._checks import check_tolerances
-from ._recentre import oblique, recentre
-from .densities import Density, batch_size
-from .logspace import magnitude
-from .quadrature import integrate, make_batch_domain, make_domain
-from .results import AccuracyError, IntegralResult
+from ..checks import check_tolerances
+from ..logspace import log_density_error
+from ..results import AccuracyError, IntegralResult
+from .partition import Landmarks, make_batch_domain, make_domain
+from .refine import integrate
+
+__all__ = ["CHECK_MASS_2D", "DEFAULT_TOLERANCES", "MASS_TOLERANCE", "PairDensity", "check_mass", "pair_integral",
+           "tolerances"]
 
 #: Default (atol, rtol) by dimension: error <= max(atol, rtol * |value|).
 DEFAULT_TOLERANCES = {1: (1e-13, 1e-11), 2: (1e-11, 1e-10)}
 #: A density whose mass differs from 1 by more than this (plus the quadrature error) is rejected.
 MASS_TOLERANCE = 1e-9
 #: Whether 2-D integrals also integrate both densities and check that each has mass 1, even for
-#: families known to be normalised: the cells are products of per-axis intervals, and a ridge
-#: thin across a direction at an angle to the axes can pass between every node of a cell, with
-#: no error estimate to show it. A mass that is not 1 within its error is then reported.
-#: The check costs about as much as the integral itself, so it is made where such a ridge can
-#: exist among the families known to be normalised: a Gaussian (or mixture component) thinner
-#: across some direction than along its thinnest axis by :data:`gan_theory._recentre.THIN`.
+#: densities known to be normalised, where a density says so (``verify_mass``): the cells are
+#: products of per-axis intervals, and a ridge thin across a direction at an angle to the axes
+#: can pass between every node of a cell, with no error estimate to show it. A mass that is not
+#: 1 within its error is then reported. The check costs about as much as the integral itself.
 CHECK_MASS_2D = True
 
 Terms = Callable[[np.ndarray, np.ndarray, np.ndarray], "tuple[np.ndarray, np.ndarray]"]
+
+
+class PairDensity(Protocol):
+    """What :func:`pair_integral` reads from a density (:class:`gan_theory.densities.Density`).
+
+    ``log_prob(x)``: log-density at points (n,) or (n, 2), shape (n,) or (n, B) for a batch of
+    ``batch`` densities; ``log_prob_at(x, member)`` (or ``None``): element ``member[i]`` at
+    ``x[i]``; ``landmarks``: where the mass lies; ``normalised``: known to have mass 1;
+    ``verify_mass``: check the mass even so (2-D); ``eps``: relative precision of ``log_prob``.
+    """
+
+    name: str
+    dim: int
+    eps: float
+    normalised: bool
+    batch: int | None
+    landmarks: Landmarks
+    verify_mass: bool
+    log_prob_at: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def _batch_size(p: PairDensity, q: PairDensity) -> int | None:
+    sizes = {d.batch for d in (p, q) if d.batch is not None}
+    return sizes.pop() if sizes else None
 
 
 def tolerances(dim: int, atol: float | None, rtol: float | None) -> tuple[float, float]:
@@ -45,14 +75,14 @@ def tolerances(dim: int, atol: float | None, rtol: float | None) -> tuple[float,
     return check_tolerances(d_atol if atol is None else atol, d_rtol if rtol is None else rtol)
 
 
-def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, rtol: float | None,
-                  label: str, shift_invariant: bool = False) -> IntegralResult:
+def pair_integral(p: PairDensity, q: PairDensity, terms: Terms, *, atol: float | None, rtol: float | None,
+                  label: str) -> IntegralResult:
     """Integrate ``terms(x, log p, log q)`` over the whole space and check both masses.
 
     Parameters
     ----------
-    p, q : Density
-        The two densities (same dimension); either may be a batch (``log_prob`` of shape
+    p, q : PairDensity
+        The two densities (e.g. from :func:`gan_theory.densities.as_pair`) (same dimension); either may be a batch (``log_prob`` of shape
         (n, B)), and then the result has one value per element. A 1-D batch with
         ``log_prob_at`` (the fast-path families) is integrated element by element on cells of
         its own; other batches share the union of the cells their elements need.
@@ -63,11 +93,8 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
         Tolerance on the result (``None``: :data:`DEFAULT_TOLERANCES`).
     label : str
         Name of the quantity, for error messages.
-    shift_invariant : bool
-        Whether ``terms`` ignores ``x`` (it depends on the log-densities alone): then a pair of
-        location families far from 0 is integrated relative to a shared centre
-        (:func:`gan_theory._recentre.recentre`), so that modes narrower than the float spacing
-        at their location are still resolved.
+        (A quantity that depends on the log-densities alone can first move a pair far from 0
+        near it: :func:`gan_theory.densities.recentre`.)
 
     Returns
     -------
@@ -84,13 +111,11 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
         Gaussians, :data:`CHECK_MASS_2D`).
     """
     atol, rtol = tolerances(p.dim, atol, rtol)
-    if shift_invariant:
-        p, q = recentre(p, q, batch_size(p, q))
-    batch = batch_size(p, q)
+    batch = _batch_size(p, q)
     if batch is not None and p.normalised and q.normalised and all(
             d.batch is None or d.log_prob_at is not None for d in (p, q)):
         return _batch_integral(p, q, terms, batch, atol, rtol, label)
-    domain = make_domain([p.hints, q.hints])
+    domain = make_domain([p.landmarks, q.landmarks])
     width = 1 if batch is None else batch
 
     def columns(a: np.ndarray, n: int) -> np.ndarray:
@@ -108,7 +133,7 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
         return IntegralResult(res.value[:width].copy(), res.error[:width].copy(), "quadrature", res.evaluations,
                               res.cells)
 
-    if p.normalised and q.normalised and not (CHECK_MASS_2D and p.dim == 2 and (oblique(p) or oblique(q))):
+    if p.normalised and q.normalised and not (CHECK_MASS_2D and p.dim == 2 and (p.verify_mass or q.verify_mass)):
         def f(x: np.ndarray):
             out = terms(x, *log_probs(x))
             n = x.shape[0]
@@ -127,8 +152,8 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
         out = terms(x, lp, lq)
         n = x.shape[0]
         ep, eq = np.exp(lp).reshape(n, kp), np.exp(lq).reshape(n, kq)
-        np_ = 4.0 * p.eps * (magnitude(lp).reshape(n, kp) + 1.0) * ep
-        nq_ = 4.0 * q.eps * (magnitude(lq).reshape(n, kq) + 1.0) * eq
+        np_ = log_density_error(lp, p.eps).reshape(n, kp) * ep
+        nq_ = log_density_error(lq, q.eps).reshape(n, kq) * eq
         return ((np.concatenate([columns(out[0], n), ep, eq], axis=1),
                  np.concatenate([columns(out[1], n), np_, nq_], axis=1)) + tuple(out[2:]))
 
@@ -143,13 +168,13 @@ def pair_integral(p: Density, q: Density, terms: Terms, *, atol: float | None, r
     return result(res)
 
 
-def _batch_integral(p: Density, q: Density, terms: Terms, batch: int, atol: float, rtol: float,
+def _batch_integral(p: PairDensity, q: PairDensity, terms: Terms, batch: int, atol: float, rtol: float,
                     label: str) -> IntegralResult:
     """A 1-D batch, each element integrated on cells of its own (:func:`make_batch_domain`):
     the work grows with the sum of the elements' cells, not with batch size times their union."""
-    domain = make_batch_domain([p.hints, q.hints], batch)
+    domain = make_batch_domain([p.landmarks, q.landmarks], batch)
 
-    def log_prob(d: Density, x: np.ndarray, member: np.ndarray) -> np.ndarray:
+    def log_prob(d: PairDensity, x: np.ndarray, member: np.ndarray) -> np.ndarray:
         return d.log_prob(x) if d.batch is None else d.log_prob_at(x, member)
 
     def f(x: np.ndarray, member: np.ndarray):
@@ -161,7 +186,7 @@ def _batch_integral(p: Density, q: Density, terms: Terms, batch: int, atol: floa
     return IntegralResult(res.value, res.error, "quadrature", res.evaluations, res.cells)
 
 
-def check_mass(d: Density, mass: float, error: float, atol: float = 0.0) -> None:
+def check_mass(d: PairDensity, mass: float, error: float, atol: float = 0.0) -> None:
     """Raise a ValueError if a density's integral is not 1 within tolerance."""
     tol = max(MASS_TOLERANCE, 1e3 * d.eps, 10 * atol) + 2 * error
     # a family known to have mass 1: any difference beyond the mass's own error bound (and the

@@ -8,6 +8,8 @@ import torch
 import torch.distributions as td
 from torch.distributions import constraints
 
+from .families import FAMILIES
+
 __all__ = ["check_parameters", "parameters", "rebuild", "to_float64"]
 
 _DTYPE = torch.float64
@@ -33,11 +35,11 @@ def rebuild(dist: td.Distribution, dtype: torch.dtype = _DTYPE, device: torch.de
     """Rebuild a torch distribution with parameters of ``dtype`` (on ``device``), validation off.
 
     Handles the families of ``torch.distributions`` whose constructor takes the names in
-    ``arg_constraints`` (Normal, Laplace, StudentT, Gamma, Beta, Uniform, ...), and the
-    wrappers ``MixtureSameFamily``, ``Independent``, ``TransformedDistribution`` and
-    ``MultivariateNormal``. Validation is turned off in the copy because the quadrature
-    evaluates log-densities outside the support (where they are ``-inf``); the parameters are
-    checked separately by :func:`gan_theory.densities.as_density`.
+    ``arg_constraints`` (Normal, Laplace, StudentT, Gamma, Beta, ...), those with a ``rebuild``
+    in the family table (Uniform, MultivariateNormal), and the wrappers ``MixtureSameFamily``,
+    ``Independent`` and ``TransformedDistribution``. Validation is turned off in the copy because
+    the quadrature evaluates log-densities outside the support (where they are ``-inf``); the
+    parameters are checked separately by :func:`gan_theory.densities.as_density`.
 
     Raises
     ------
@@ -50,15 +52,14 @@ def rebuild(dist: td.Distribution, dtype: torch.dtype = _DTYPE, device: torch.de
     if isinstance(dist, td.Independent):
         return td.Independent(rebuild(dist.base_dist, dtype, device), dist.reinterpreted_batch_ndims,
                               validate_args=False)
-    if isinstance(dist, td.MultivariateNormal):
-        return td.MultivariateNormal(_cast(dist.loc, dtype, device), scale_tril=_cast(dist.scale_tril, dtype, device),
-                                     validate_args=False)
     if type(dist) is td.TransformedDistribution:
         return td.TransformedDistribution(rebuild(dist.base_dist, dtype, device),
                                           [_convert_transform(t, dtype, device) for t in dist.transforms],
                                           validate_args=False)
-    if isinstance(dist, td.Uniform):
-        return td.Uniform(_cast(dist.low, dtype, device), _cast(dist.high, dtype, device), validate_args=False)
+    # a family with its own rebuild in the table (a subclass is rebuilt like its parent)
+    fam = next((FAMILIES[t] for t in type(dist).__mro__ if t in FAMILIES and FAMILIES[t].rebuild is not None), None)
+    if fam is not None:
+        return fam.rebuild(dist, lambda v: _cast(v, dtype, device))
     names = list(dist.arg_constraints)
     try:
         params = {k: _cast(getattr(dist, k), dtype, device) for k in names}

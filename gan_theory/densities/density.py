@@ -10,9 +10,9 @@ Accepted inputs
 The theory engine reads a density through :class:`Density`, a thin internal view that
 
 * evaluates the log-density in float64 on NumPy arrays: NumPy formulas for the common
-  families (:mod:`gan_theory._fastpdf`), otherwise ``log_prob`` of the distribution rebuilt
+  families (:mod:`gan_theory.densities.fast`), otherwise ``log_prob`` of the distribution rebuilt
   with float64 parameters; points outside the support get ``-inf``, not NaN or an error;
-* knows where the mass is (:class:`~gan_theory._hints.Hints`): the support box, the centres
+* knows where the mass is (:class:`~gan_theory.densities.Hints`): the support box, the centres
   and scales of the modes, the points where the density is not smooth. The quadrature uses
   them to place its initial cells, so narrow modes are never stepped over.
 
@@ -34,11 +34,12 @@ import numpy as np
 import torch
 import torch.distributions as td
 
-from ._fastpdf import fast_view
-from ._hints import Hints, family_hints, register_hints, torch_hints
-from ._scipybridge import is_scipy_frozen, scipy_cdf_sf, scipy_loc_scale
-from ._torchconv import check_parameters, parameters, to_float64
-from .results import AccuracyError
+from .fast import fast_view
+from ..integrate import Landmarks
+from .hints import IQR_PER_SD, Hints, family_hints, register_hints, to_landmarks, torch_hints
+from .scipybridge import is_scipy_frozen, scipy_cdf_sf, scipy_loc_scale
+from .torchconv import check_parameters, parameters, to_float64
+from ..results import AccuracyError
 
 __all__ = ["Density", "DensityLike", "Hints", "as_density", "as_pair", "register_hints", "to_float64"]
 
@@ -75,7 +76,7 @@ class Density:
     log_prob_at : callable or None
         For a 1-D batch of a family with a fast path: ``log_prob_at(x, member)`` is the
         log-density of element ``member[i]`` at ``x[i]``, so that each element can be
-        integrated on cells of its own (see :func:`gan_theory.quadrature.make_batch_domain`).
+        integrated on cells of its own (see :func:`gan_theory.integrate.make_batch_domain`).
     """
 
     def __init__(self, source: Any, name: str, dim: int, hints: Hints, eps: float,
@@ -92,6 +93,26 @@ class Density:
         self._checked = checked
         self.normalised = checked
         self._dist: td.Distribution | None = None
+        self._landmarks: tuple[Hints, Landmarks] | None = None
+        self._verify_mass: bool | None = None
+
+    @property
+    def landmarks(self) -> Landmarks:
+        """:attr:`hints` as the integrator's :class:`~gan_theory.integrate.Landmarks` (made once)."""
+        if self._landmarks is None or self._landmarks[0] is not self.hints:
+            self._landmarks = (self.hints, to_landmarks(self.hints))
+        return self._landmarks[1]
+
+    @property
+    def verify_mass(self) -> bool:
+        """Whether a 2-D integral should integrate this density's mass even though it is known
+        to be normalised: a Gaussian ridge thin across a direction at an angle to the axes
+        (:func:`gan_theory.densities.oblique`), which a product of per-axis cells can miss."""
+        if self._verify_mass is None:
+            from .recentre import oblique
+
+            self._verify_mass = bool(self.dim == 2 and oblique(self))
+        return self._verify_mass
 
     @property
     def dist(self) -> td.Distribution | None:
@@ -225,10 +246,10 @@ def _scipy_density(obj: Any, name: str) -> Density:
     if not (lo < hi) or not np.all(np.isfinite(q)) or not q[2] > q[0]:
         raise ValueError(f"{name}: scipy.stats.{obj.dist.name} has invalid parameters {obj.args} {obj.kwds}")
     centre = float(loc + scale * q[1])
-    spread = float(scale * ((q[2] - q[0]) / 1.349))
+    spread = float(scale * ((q[2] - q[0]) / IQR_PER_SD))
     if not spread > 0:
         raise ValueError(f"{name}: scipy.stats.{obj.dist.name} with scale {scale!r} has a spread that underflows "
-                         f"float64 ({scale!r} * {(q[2] - q[0]) / 1.349!r})")
+                         f"float64 ({scale!r} * {(q[2] - q[0]) / IQR_PER_SD!r})")
     breaks = np.unique(np.array([b for b in (lo, hi) if np.isfinite(b)] + [centre], dtype=np.float64))
     hints = Hints(np.array([lo], dtype=np.float64), np.array([hi], dtype=np.float64),
                   np.array([[centre]]), np.array([[spread]]), (breaks,))
@@ -278,7 +299,7 @@ def as_density(obj: DensityLike, name: str = "p", *, batch: bool = False) -> Den
             raise ValueError(f"{name}: expected a single density, got a batch of {obj.batch}")
         return obj if obj.name == name else obj.renamed(name)
     if isinstance(obj, str):
-        from . import toys
+        from .. import toys
 
         return as_density(toys.make(obj), name)
     if is_scipy_frozen(obj):

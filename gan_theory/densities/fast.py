@@ -1,17 +1,18 @@
-"""Fast views of the families the engine evaluates most: NumPy log-densities and hints.
+"""Fast views: NumPy log-densities and hints of the families with a NumPy log-density.
 
 The quadrature evaluates log-densities on a few hundred points per call, where the cost of
 ``torch.distributions`` is dominated by per-operation overhead (a 1-D JSD must take well under a
-millisecond). For these families the parameters are read once into float64 NumPy arrays, the
-log-density is evaluated with the same formulas in NumPy, and the quadrature hints come from
-the same arrays (tests check every formula against ``log_prob`` of the float64 distribution):
+millisecond). For the families of the table (:mod:`.families`) with a ``log_prob`` the
+parameters are read once into float64 NumPy arrays, the log-density is evaluated with the
+table's formulas in NumPy, and the quadrature hints come from the same arrays
+(``tests/test_families.py`` checks every formula against ``log_prob`` of the distribution):
 
-* 1-D: Normal, Laplace, Cauchy, StudentT, Uniform;
-* 2-D: MultivariateNormal, Independent over a batch of two Normals or Uniforms;
+* 1-D: the table's families with a ``log_prob`` (Normal, Laplace, Cauchy, StudentT, Uniform);
+* 2-D: MultivariateNormal (its formula is here), Independent over a batch of two of them;
 * MixtureSameFamily of any of these (log-sum-exp over components).
 
 Exact types only (a subclass may change the density). Other families go through
-``log_prob`` and the hint registry of :mod:`gan_theory._hints`.
+``log_prob`` and the hints of :mod:`.hints`.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.distributions as td
-from scipy.special import gammaln
 
-from ._hints import Hints
+from .families import Family, family, read_params
+from .hints import Hints
 
 __all__ = ["FastView", "fast_view"]
 
@@ -49,96 +50,10 @@ class FastView:
     log_prob_at: LogProbAt | None = None
 
 
-@dataclass(frozen=True)
-class _Family:
-    """Per-family formulas on NumPy parameter arrays (any batch shape)."""
-
-    names: tuple[str, ...]  # parameter attributes, in constructor order
-    positive: tuple[str, ...]  # parameters that must be > 0
-    log_prob: Callable[..., LogProb]
-    hints: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray | None]]  # centre, scale, breaks
-    bounds: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None  # support (lower, upper)
-
-
-def _normal(loc, scale):
-    c = -np.log(scale) - _HALF_LOG_2PI
-
-    def log_prob(x):
-        # c - ((x - loc) / scale)^2 / 2, in place (these arrays are large in 2-D mixtures);
-        # dividing first keeps scales below 1e-154 (whose square underflows) working
-        d = x - loc
-        with np.errstate(over="ignore"):  # -inf where (x - loc) / scale overflows: exact
-            d /= scale
-            d *= d
-        d *= -0.5
-        d += c
-        return d
-
-    return log_prob
-
-
-def _laplace(loc, scale):
-    c = -np.log(2 * scale)
-    return lambda x: c - np.abs(x - loc) / scale
-
-
-def _cauchy(loc, scale):
-    c = -np.log(np.pi * scale)
-    return lambda x: c - np.log1p(((x - loc) / scale) ** 2)
-
-
-def _student_t(df, loc, scale):
-    c = gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(df * np.pi) - np.log(scale)
-    return lambda x: c - (df + 1) / 2 * np.log1p(((x - loc) / scale) ** 2 / df)
-
-
-def _uniform(low, high):
-    c = -np.log(high - low)
-    # torch's convention: the support is [low, high)
-    return lambda x: np.where((x >= low) & (x < high), c, -np.inf)
-
-
-_FAMILIES: dict[type, _Family] = {
-    td.Normal: _Family(("loc", "scale"), ("scale",), _normal, lambda loc, scale: (loc, scale, None)),
-    td.Laplace: _Family(("loc", "scale"), ("scale",), _laplace,
-                        lambda loc, scale: (loc, scale, np.asarray(loc)[..., None])),
-    td.Cauchy: _Family(("loc", "scale"), ("scale",), _cauchy, lambda loc, scale: (loc, scale, None)),
-    td.StudentT: _Family(("df", "loc", "scale"), ("df", "scale"), _student_t,
-                         lambda df, loc, scale: (loc, scale, None)),
-    td.Uniform: _Family(("low", "high"), (), _uniform,
-                        lambda low, high: ((low + high) / 2, (high - low) / 2, np.stack(np.broadcast_arrays(low, high), -1)),
-                        lambda low, high: (low, high)),
-}
-
-
-_TINY = float(np.finfo(np.float64).tiny)
-
-
-def _params(d: td.Distribution, fam: _Family, name: str, path: str) -> dict[str, np.ndarray | float]:
-    """The parameters as float64 (Python floats for scalars), checked."""
-    out = {}
-    for k in fam.names:
-        v = getattr(d, k)
-        if isinstance(v, torch.Tensor) and v.dim() == 0:
-            a = float(v)
-            ok_finite, ok_pos = math.isfinite(a), a > 0
-        else:
-            a = v.detach().to("cpu", torch.float64).numpy() if isinstance(v, torch.Tensor) else np.asarray(v, np.float64)
-            ok_finite, ok_pos = bool(np.all(np.isfinite(a))), bool(np.all(a > 0))
-        if not ok_finite:
-            bad = a if isinstance(a, float) else a[~np.isfinite(a)].ravel()[0]
-            raise ValueError(f"{name}: parameter {path + k!r} of {type(d).__name__} must be finite, found {bad}")
-        if k in fam.positive and not ok_pos:
-            bad = a if isinstance(a, float) else a[~(a > 0)].ravel()[0]
-            raise ValueError(f"{name}: parameter {path + k!r} of {type(d).__name__} must be positive, found {bad}")
-        if k == "scale" and np.min(a) < _TINY:  # the density's peak would overflow float64
-            raise ValueError(f"{name}: parameter {path + k!r} of {type(d).__name__} must be at least {_TINY:.4g} "
-                             f"(the smallest normal float64), found {np.min(a):.4g}")
-        out[k] = a
-    if type(d) is td.Uniform and not np.all(np.asarray(out["low"]) < np.asarray(out["high"])):
-        raise ValueError(f"{name}: parameters {path}low and {path}high of Uniform must satisfy low < high, "
-                         f"found low={np.asarray(out['low']).tolist()}, high={np.asarray(out['high']).tolist()}")
-    return out
+def _fast(t: type) -> Family | None:
+    """The table's entry for exactly ``t`` if it has a NumPy log-density."""
+    fam = family(t)
+    return fam if fam is not None and fam.log_prob is not None else None
 
 
 def _event(d: td.Distribution, name: str, path: str, points_last: bool = False):
@@ -150,13 +65,13 @@ def _event(d: td.Distribution, name: str, path: str, points_last: bool = False):
     (..., K, n), the batch first, so that sums over components run along contiguous rows.
     """
     t = type(d)
-    fam = _FAMILIES.get(t)
+    fam = _fast(t)
 
     def col(v):
         return np.asarray(v, dtype=np.float64)[..., None] if points_last else v
 
     if fam is not None:
-        p = _params(d, fam, name, path)
+        p = read_params(d, fam, name, path)
         c, s, b = fam.hints(**p)
         lo, hi = fam.bounds(**p) if fam.bounds else (-math.inf, math.inf)
         breaks = (_EMPTY if b is None else np.ravel(b),)
@@ -191,10 +106,10 @@ def _event(d: td.Distribution, name: str, path: str, points_last: bool = False):
         inf = np.full(2, np.inf)
         return mvn, loc.reshape(-1, 2), sd.reshape(-1, 2), (np.empty(0), np.empty(0)), -inf, inf
     if t is td.Independent and d.reinterpreted_batch_ndims == 1 and d.event_shape == (2,) \
-            and type(d.base_dist) in (td.Normal, td.Uniform):
+            and d.base_dist.event_shape == () and _fast(type(d.base_dist)) is not None:
         base = d.base_dist
-        fam = _FAMILIES[type(base)]
-        p = _params(base, fam, name, path + "base_dist.")
+        fam = _fast(type(base))
+        p = read_params(base, fam, name, path + "base_dist.")
         # One closure per axis, on (n, [K]) columns: no (n, K, 2) temporaries.
         shape = tuple(base.batch_shape)
         f0, f1 = (fam.log_prob(**{k: col(np.broadcast_to(v, shape)[..., j]) for k, v in p.items()}) for j in range(2))
@@ -295,9 +210,9 @@ def _log_sum_exp(v: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
-def _gathered(d: td.Distribution, fam: _Family, name: str, path: str) -> Callable[[np.ndarray], dict]:
+def _gathered(d: td.Distribution, fam: Family, name: str, path: str) -> Callable[[np.ndarray], dict]:
     """A function ``member -> parameters of those batch elements`` (checked, float64)."""
-    p = _params(d, fam, name, path)
+    p = read_params(d, fam, name, path)
     shape = tuple(d.batch_shape)
     full = {k: np.broadcast_to(np.asarray(v, dtype=np.float64), shape) for k, v in p.items()}
     return lambda member: {k: v[member] for k, v in full.items()}
@@ -305,14 +220,14 @@ def _gathered(d: td.Distribution, fam: _Family, name: str, path: str) -> Callabl
 
 def _family_at(d: td.Distribution, name: str) -> LogProbAt:
     """``log_prob_at`` of a 1-D batch of a family: its parameters gathered per point."""
-    fam = _FAMILIES[type(d)]
+    fam = _fast(type(d))
     gather = _gathered(d, fam, name, "")
     return lambda x, member: fam.log_prob(**gather(member))(x)
 
 
 def _mixture_at(comp: td.Distribution, logw: np.ndarray, name: str) -> LogProbAt:
     """``log_prob_at`` of a 1-D batch of mixtures: components (n, K) per point, log-sum-exp."""
-    fam = _FAMILIES[type(comp)]
+    fam = _fast(type(comp))
     gather = _gathered(comp, fam, name, "component_distribution.")
 
     def log_prob_at(x, member):

@@ -30,7 +30,7 @@ triangular), its parameters computed exactly in rational arithmetic and rounded 
 quantities integrated here are f-divergences (``q f(p/q)``, homogeneous of degree 1 in the
 densities), unchanged by any smooth bijection of the space. A pair whose two densities are thin
 in different directions is only helped for the narrower one; the quadrature's mass check
-(:func:`gan_theory._pairwise.pair_integral`) refuses what it then misses.
+(:func:`gan_theory.integrate.pair_integral`) refuses what it then misses.
 
 References
 ----------
@@ -46,10 +46,10 @@ import numpy as np
 import torch
 import torch.distributions as td
 
-from ._scipybridge import scipy_loc_scale
-from .densities import Density, as_density, is_scipy_frozen
+from .scipybridge import scipy_loc_scale
+from .density import Density, as_density, batch_size, is_scipy_frozen
 
-__all__ = ["oblique", "recentre"]
+__all__ = ["oblique", "recentre", "recentred"]
 
 #: A mode farther from 0 than this many of its scales makes a shift worth considering.
 FAR = 2.0 ** 12
@@ -151,6 +151,13 @@ def recentre(p: Density, q: Density, batch: int | None = None) -> tuple[Density,
     if sp is None or sq is None:
         return p, q
     return sp, sq
+
+
+def recentred(p: Density, q: Density) -> tuple[Density, Density]:
+    """:func:`recentre` with the pair's own batch size: the pair to integrate a quantity that
+    depends on the log-densities alone (JSD, KL, f-divergences, C(G)), moved near 0 when that
+    lets narrow modes far from 0 be resolved."""
+    return recentre(p, q, batch_size(p, q))
 
 
 def _moved(d: Density, c: float | torch.Tensor) -> Density | None:

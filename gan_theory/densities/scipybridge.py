@@ -2,7 +2,8 @@
 
 ``torch.distributions`` has no survival function and no CDF for several families (StudentT,
 Beta); the Wasserstein-1 distance needs both, each accurate in its own tail. For the torch
-families listed in :func:`scipy_cdf_sf` the same distribution is built in scipy.stats.
+families with a scipy equivalent in the family table (:mod:`.families`) the same distribution is
+built in scipy.stats.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributions as td
+
+from .families import family
 
 __all__ = ["is_scipy_frozen", "scipy_cdf_sf", "scipy_loc_scale"]
 
@@ -40,40 +43,18 @@ def _p(v: torch.Tensor) -> np.ndarray:
 
 
 def _frozen(d: td.Distribution) -> Any | None:
-    from scipy import stats
-
-    t = type(d)
-    if t is td.Normal:
-        return stats.norm(_p(d.loc), _p(d.scale))
-    if t is td.Laplace:
-        return stats.laplace(_p(d.loc), _p(d.scale))
-    if t is td.Cauchy:
-        return stats.cauchy(_p(d.loc), _p(d.scale))
-    if t is td.StudentT:
-        return stats.t(_p(d.df), _p(d.loc), _p(d.scale))
-    if t in (td.Gamma, td.Chi2):
-        return stats.gamma(_p(d.concentration), scale=1.0 / _p(d.rate))
-    if t is td.Exponential:
-        return stats.expon(scale=1.0 / _p(d.rate))
-    if t is td.Beta:
-        return stats.beta(_p(d.concentration1), _p(d.concentration0))
-    if t is td.Uniform:
-        return stats.uniform(_p(d.low), _p(d.high) - _p(d.low))
-    if t is td.Gumbel:
-        return stats.gumbel_r(_p(d.loc), _p(d.scale))
-    if t is td.LogNormal:
-        return stats.lognorm(_p(d.scale), scale=np.exp(_p(d.loc)))
-    if t is td.HalfNormal:
-        return stats.halfnorm(scale=_p(d.scale))
-    if t is td.HalfCauchy:
-        return stats.halfcauchy(scale=_p(d.scale))
-    return None
+    """The scipy.stats equivalent of ``d`` from the family table (exact type), or ``None``."""
+    fam = family(type(d))
+    if fam is None or fam.scipy is None:
+        return None
+    return fam.scipy(**{k: _p(getattr(d, k)) for k in fam.params})
 
 
 def scipy_cdf_sf(d: td.Distribution) -> CdfSf | None:
-    """``x -> (cdf(x), sf(x))`` computed with scipy.stats for a 1-D torch distribution of a known
-    family (Normal, Laplace, Cauchy, StudentT, Gamma, Chi2, Exponential, Beta, Uniform,
-    Gumbel, LogNormal, HalfNormal, HalfCauchy) or a MixtureSameFamily of one; else ``None``."""
+    """``x -> (cdf(x), sf(x))`` computed with scipy.stats for a 1-D torch distribution whose
+    family has a scipy equivalent in the family table (Normal, Laplace, Cauchy, StudentT,
+    Gamma, Chi2, Exponential, Beta, Uniform, Gumbel, LogNormal, HalfNormal, HalfCauchy) or a
+    MixtureSameFamily of one; else ``None``."""
     if type(d) is td.MixtureSameFamily:
         inner = _frozen(d.component_distribution)
         if inner is None:

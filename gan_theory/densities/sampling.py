@@ -1,0 +1,78 @@
+"""Sampling from densities with an explicit ``torch.Generator``.
+
+``torch.distributions`` samples from the global generator. The trainer draws every random
+number of member ``i`` from member ``i``'s own generator, so that a member is trained the same
+way alone or in an ensemble. :func:`sampler` returns a function ``(n, generator) -> samples``
+(float64, CPU) built from uniform and normal draws for the families with a sampler in the
+family table (Normal, Laplace, Uniform, MultivariateNormal), Independent products of two of
+them and mixtures of these; other 1-D
+families go through the inverse CDF when torch has one, and anything else through
+:meth:`gan_theory.densities.Density.sample` (the global RNG forked and seeded from the
+generator, and restored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.distributions as td
+
+from .density import Density
+from .families import Components, family
+
+__all__ = ["sampler"]
+
+_F64 = torch.float64
+Sampler = Callable[[int, torch.Generator], torch.Tensor]
+
+
+def _p(v: torch.Tensor, batched: bool) -> torch.Tensor:
+    """A parameter as float64 on CPU with a leading component dimension."""
+    v = v.detach().to("cpu", _F64)
+    return v if batched else v.unsqueeze(0)
+
+
+def _components(d: td.Distribution, batched: bool) -> Components | None:
+    """``(idx, generator) -> x`` with ``x[j]`` drawn from component ``idx[j]`` (a mixture's
+    component batch), or from ``d`` itself when ``batched`` is False (``idx`` all zeros): the
+    family table's sampler (exact type), also for an ``Independent`` over a batch of two."""
+    if type(d) is td.Independent and d.reinterpreted_batch_ndims == 1 and d.event_shape == (2,):
+        d = d.base_dist
+    fam = family(type(d))
+    if fam is None or fam.sampler is None:
+        return None
+    return fam.sampler(**{k: _p(getattr(d, k), batched) for k in fam.params})
+
+
+def sampler(p: Density) -> Sampler:
+    """A function ``(n, generator) -> samples`` of shape (n,) (1-D) or (n, 2), float64 on CPU,
+    that draws only from ``generator``."""
+    dist = p.dist
+    if isinstance(dist, td.MixtureSameFamily):
+        comp = _components(dist.component_distribution, batched=True)
+        if comp is not None:
+            probs = dist.mixture_distribution.probs.detach().to("cpu", _F64)
+
+            def mixture(n: int, g: torch.Generator) -> torch.Tensor:
+                return comp(torch.multinomial(probs, n, replacement=True, generator=g), g)
+
+            return mixture
+    elif dist is not None:
+        comp = _components(dist, batched=False)
+        if comp is not None:
+            return lambda n, g: comp(torch.zeros(n, dtype=torch.long), g)
+        if p.dim == 1 and _has_icdf(dist):
+            def inverse_cdf(n: int, g: torch.Generator) -> torch.Tensor:
+                u = torch.rand(n, generator=g, dtype=_F64).clamp(2.0 ** -60, 1 - 2.0 ** -53)
+                return dist.icdf(u).to(_F64)
+
+            return inverse_cdf
+    return lambda n, g: p.sample(n, g)
+
+
+def _has_icdf(dist: td.Distribution) -> bool:
+    try:
+        return bool(torch.isfinite(dist.icdf(torch.tensor(0.5, dtype=_F64))))
+    except (NotImplementedError, AttributeError):
+        return False

@@ -1,0 +1,445 @@
+"""The initial partition: cells placed from where the mass lies, before any error estimate.
+
+The input is plain data, :class:`Landmarks` (the support box, the centres and scales of the
+modes, the break points), so that the integrator knows nothing of densities: the density
+adapters (:mod:`gan_theory.densities`) translate their hints into landmarks.
+
+The initial cells (intervals, or rectangles in ``t``) have edges at every break point (cusps,
+jumps, support ends) and are small near every mode: no wider than :data:`RESOLUTION` of the
+mode's scales across the box of :data:`EXTENT` scales around it. In 1-D, beyond each box the
+cells grow geometrically (by :data:`GRADING`) up to about the distance to the next cell edge,
+so that a mode's tail is not hidden inside one wide cell whose nodes all miss it. A mode
+narrower than :data:`MIN_ULPS_PER_SCALE` float spacings at its location cannot be resolved:
+:class:`~gan_theory.results.AccuracyError`.
+
+The 1-D rule is written twice on purpose: :func:`make_domain` (plain Python on the few
+numbers of one call, the common case) and :func:`make_batch_domain` (vectorised over the
+elements of a batch). ``tests/test_integrate.py`` checks that they give the same cells.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..results import AccuracyError
+from .axes import AxisMap, axis_map, line_map_loses
+
+__all__ = ["EXTENT", "GRADING", "MIN_ULPS_PER_SCALE", "RESOLUTION", "Domain", "Landmarks", "make_batch_domain",
+           "make_domain", "split_cells"]
+
+#: Half-width, in scales, of the box around a mode inside which cells are refined up front.
+#: 8 scales: a Gaussian's density there is exp(-32) ~ 1e-14 of its peak, below the default
+#: relative tolerance; beyond it the graded cells take over.
+EXTENT = 8.0
+#: Largest cell width, in scales, inside a mode's box before error-driven refinement (1-D, 2-D).
+RESOLUTION = (2.0, 8.0)
+#: Growth factor of the cell widths outside a mode's box (1-D), from the box's own resolution
+#: up to about the distance to the next cell edge (another mode's box, a break, or the start of
+#: the tail map): a mode's tail is never hidden inside one wide cell whose nodes all miss it.
+GRADING = 4.0
+#: A mode narrower than this many float spacings at its centre cannot be resolved (its cells
+#: would collapse onto a few representable points): :class:`AccuracyError`.
+MIN_ULPS_PER_SCALE = 1024.0
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """Where an integrand's mass lies, in plain arrays: the integrator's only view of it.
+
+    Attributes
+    ----------
+    lower, upper : ndarray, shape (d,)
+        Support box per axis (``-inf``/``inf`` where unbounded).
+    centers, scales : ndarray, shape (k, d)
+        One row per mode: its centre and per-axis scale (a standard deviation or comparable
+        width). Cells near a centre are made no wider than ``RESOLUTION`` of its scale.
+    breaks : tuple of ndarray
+        Per axis, the coordinates where the integrand is not smooth; cell edges are placed
+        exactly there.
+    members : tuple of ndarray, optional
+        For a batch of integrals (1-D): the batch element of each row of ``centers`` and of
+        each entry of ``breaks[0]``. ``None``: these landmarks hold for every element.
+    """
+
+    lower: np.ndarray
+    upper: np.ndarray
+    centers: np.ndarray
+    scales: np.ndarray
+    breaks: tuple[np.ndarray, ...]
+    members: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.lower.shape[0])
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The axis maps and the initial cells ``[lo, hi]`` (in ``t``; shape (m, d)).
+
+    With ``owner`` (shape (m,), values in ``range(members)``), each cell belongs to one of
+    ``members`` separate integrals (a batch of integrands, each on its own cells): the
+    integrand is then called as ``f(x, owner)`` with the owner of every point, and every
+    integral meets its own tolerance.
+    """
+
+    axes: tuple[AxisMap, ...]
+    lo: np.ndarray
+    hi: np.ndarray
+    owner: np.ndarray | None = None
+    members: int = 1
+
+    @property
+    def dim(self) -> int:
+        return len(self.axes)
+
+    def to_x(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Map points ``t`` of shape (n,) (1-D) or (n, 2) to ``x`` and the Jacobian (n,)."""
+        if t.ndim == 1:
+            return self.axes[0].forward(t)
+        (x0, j0), (x1, j1) = self.axes[0].forward(t[:, 0]), self.axes[1].forward(t[:, 1])
+        return np.stack([x0, x1], axis=1), j0 * j1
+
+    def call(self, f: Callable, x: np.ndarray, owner: np.ndarray, per_point: int):
+        """``f(x)``, or ``f(x, owner of each point)`` when the cells have owners (``owner``:
+        per cell, each repeated ``per_point`` times)."""
+        if self.owner is None:
+            return f(x)
+        return f(x, np.repeat(owner, per_point))
+
+
+def check_resolvable(centers: np.ndarray, scales: np.ndarray, members: np.ndarray | None = None) -> None:
+    """Raise :class:`AccuracyError` if a mode is too narrow for the float spacing at its centre
+    (e.g. ``Normal(1e20, 1)``: doubles near 1e20 are 16384 apart), where its cells would
+    collapse and its mass be missed."""
+    with np.errstate(all="ignore"):
+        bad = ~(scales >= MIN_ULPS_PER_SCALE * np.spacing(np.abs(centers)))
+    if bad.any():
+        i = np.argwhere(bad)[0]
+        c, s = float(centers[tuple(i)]), float(scales[tuple(i)])
+        where = "" if members is None else f" (batch element {int(members[i[0]])})"
+        raise AccuracyError(f"the requested accuracy cannot be met{where}: a mode at x = {c!r} has scale {s:.6g}, "
+                            f"{s / math.ulp(c) if c else math.inf:.3g} float spacings at that location (at least "
+                            f"{MIN_ULPS_PER_SCALE:g} are needed to resolve it in double precision). "
+                            + ("Pairs of 1-D location families whose modes are close to each other are integrated "
+                               "relative to a shared centre; otherwise move the problem closer to 0"
+                               if centers.ndim == 1 else "2-D densities are integrated where they are (there is "
+                               "no re-centring in 2-D): move the problem closer to 0 or widen the mode"))
+
+
+def _graded(c: float, s: float, reach: float, resolution: float, base: list[float], far: float) -> list[float]:
+    """Points beyond a mode's box ``[c - reach s, c + reach s]`` on both sides: cells of widths
+    ``resolution * s * GRADING^k``, k = 1, 2, ..., while their far edge stays within 3/4 of the
+    distance to the next point of ``base`` (sorted) on that side, or within 3/4 of ``far`` if
+    there is none. (Plain Python: it runs on every call of every 1-D quantity.)"""
+    out = []
+    for d in (-1.0, 1.0):
+        edge = c + s * (d * reach)
+        if d > 0:
+            i = bisect.bisect_right(base, edge)
+            room = base[i] - edge if i < len(base) else far
+        else:
+            i = bisect.bisect_left(base, edge)
+            room = edge - base[i - 1] if i > 0 else far
+        limit, e, step = 0.75 * room, 0.0, resolution * s * GRADING
+        while e + step < limit:
+            e += step
+            out.append(edge + d * e)
+            step *= GRADING
+    return out
+
+
+def _graded_batch(c: np.ndarray, s: np.ndarray, cm: np.ndarray, px: np.ndarray, pm: np.ndarray, reach: float,
+                  resolution: float, far: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_graded` for the rows of a batch (centres ``c``, scales ``s``, elements ``cm``),
+    the next points taken among ``px`` of the same element (``pm``). Returns the points and
+    their elements."""
+    xs, ms = [], []
+    for d in (-1.0, 1.0):
+        edge = c + s * (d * reach)
+        # the next point of the same element beyond each edge: merge the edges into the sorted
+        # points (an edge after a point at the same place) and look for the next point
+        key_x = np.concatenate([d * px, d * edge])
+        key_m = np.concatenate([pm, cm])
+        is_edge = np.concatenate([np.zeros(px.size, dtype=bool), np.ones(edge.size, dtype=bool)])
+        order = np.lexsort((is_edge, key_x, key_m))
+        pos = np.where(is_edge[order], key_x.size, np.arange(key_x.size))
+        nxt = np.minimum.accumulate(pos[::-1])[::-1]  # the first point at or after each position
+        where_edge = np.empty(key_x.size, dtype=np.intp)
+        where_edge[order] = np.arange(key_x.size)
+        j = nxt[where_edge[px.size:]]
+        found = j < key_x.size
+        jj = order[np.minimum(j, key_x.size - 1)]
+        found &= key_m[jj] == cm
+        room = np.where(found, key_x[jj] - d * edge, far)
+        limit = 0.75 * room / (resolution * s)  # in units of resolution * scale
+        kmax = int(np.clip(np.ceil(np.log(np.maximum(limit.max(initial=1.0), 1.0)) / math.log(GRADING)), 0, 2000))
+        if kmax == 0:
+            continue
+        e = np.cumsum(GRADING ** np.arange(1, kmax + 1))
+        use = e[None, :] < limit[:, None]
+        row = np.broadcast_to(np.arange(c.size)[:, None], use.shape)[use]
+        xs.append(edge[row] + d * (e[None, :] * (resolution * s)[:, None])[use])
+        ms.append(cm[row])
+    if not xs:
+        return np.empty(0), np.empty(0, dtype=cm.dtype)
+    return np.concatenate(xs), np.concatenate(ms)
+
+
+def make_domain(hints: Sequence[Landmarks], *, extent: float = EXTENT, resolution: float | None = None) -> Domain:
+    """Build the initial partition for an integrand whose mass lies at these landmarks.
+
+    Parameters
+    ----------
+    hints : sequence of Landmarks
+        The hints of every density in the integrand (same dimension).
+    extent : float
+        Half-width, in scales, of the box around each mode that is refined up front.
+    resolution : float, optional
+        Largest cell width, in scales, inside those boxes (default :data:`RESOLUTION`).
+    """
+    dim = hints[0].dim
+    resolution = RESOLUTION[dim - 1] if resolution is None else float(resolution)
+    if dim == 1:
+        return _make_domain_1d(hints, extent, resolution)
+    lower = np.min([h.lower for h in hints], axis=0)
+    upper = np.max([h.upper for h in hints], axis=0)
+    centers = np.concatenate([h.centers for h in hints])
+    scales = np.concatenate([h.scales for h in hints])
+    check_resolvable(centers, scales)
+    box_lo, box_hi = centers - extent * scales, centers + extent * scales
+    axes, edges = [], []
+    for j in range(dim):
+        lo_j, hi_j = float(lower[j]), float(upper[j])
+        brk = np.concatenate([h.breaks[j] for h in hints])
+        brk = brk[(brk > lo_j) & (brk < hi_j)]
+        a = min(max(lo_j, float(box_lo[:, j].min())), float(brk.min(initial=np.inf)))
+        b = max(min(hi_j, float(box_hi[:, j].max())), float(brk.max(initial=-np.inf)))
+        if math.isfinite(lo_j):
+            a = lo_j
+        if math.isfinite(hi_j):
+            b = hi_j
+        ax = axis_map(lo_j, hi_j, a, b, brk.size > 0)
+        t_lo, t_hi = ax.t_range
+        axes.append(ax)
+        # the core's ends are cell edges too (the map's derivative jumps there)
+        edges.append(np.unique(np.concatenate(([t_lo, t_hi], ax.core_edges(), ax.inverse(brk)))))
+    i0, i1 = np.meshgrid(np.arange(len(edges[0]) - 1), np.arange(len(edges[1]) - 1), indexing="ij")
+    i0, i1 = i0.ravel(), i1.ravel()
+    lo = np.stack([edges[0][i0], edges[1][i1]], axis=1)
+    hi = np.stack([edges[0][i0 + 1], edges[1][i1 + 1]], axis=1)
+    # Refine up front: bisect every cell meeting a mode's box until it is at most `resolution`
+    # scales wide there.
+    res = resolution * scales
+    for _ in range(64):
+        xlo = np.stack([axes[j].forward(lo[:, j])[0] for j in range(2)], axis=1)
+        xhi = np.stack([axes[j].forward(hi[:, j])[0] for j in range(2)], axis=1)
+        meets = np.all((xlo[:, None, :] < box_hi[None]) & (xhi[:, None, :] > box_lo[None]), axis=2)
+        split = np.any(meets[:, :, None] & ((xhi - xlo)[:, None, :] > res[None]), axis=1)  # (m, 2)
+        if not split.any():
+            break
+        lo, hi, _ = split_cells(lo, hi, split)
+    return Domain(tuple(axes), lo, hi)
+
+
+def _axis_1d(hints: Sequence[Landmarks], extent: float, resolution: float) -> AxisMap:
+    """The 1-D axis map: its core spans every mode's box (``extent`` scales, rounded down to a
+    whole number of ``resolution`` steps) and every break, clipped to the support.
+    (Plain Python on these few numbers: it runs on every call of every 1-D quantity.)"""
+    lower = min(float(h.lower[0]) for h in hints)
+    upper = max(float(h.upper[0]) for h in hints)
+    cs, ss, brk = [], [], []
+    for h in hints:
+        cs += h.centers[:, 0].tolist()
+        ss += h.scales[:, 0].tolist()
+        brk += [x for x in h.breaks[0].tolist() if lower < x < upper]
+    return _axis_from(lower, upper, cs, ss, brk, resolution * math.floor(extent / resolution))
+
+
+def _axis_from(lower: float, upper: float, cs: list[float], ss: list[float], brk: list[float],
+               reach: float) -> AxisMap:
+    """:func:`_axis_1d` from the support, the modes' centres and scales, the breaks inside the
+    support and the boxes' half-width in scales."""
+    a, b = upper, lower
+    for c, s in zip(cs, ss):
+        a, b = min(a, c + s * -reach), max(b, c + s * reach)
+    a, b = max(lower, a), min(upper, b)
+    if brk:
+        a, b = min(a, min(brk)), max(b, max(brk))
+    if math.isfinite(lower):
+        a = lower
+    if math.isfinite(upper):
+        b = upper
+    b = b if b > a else a + max(1.0, abs(a)) * 1e-8
+    # a core with the identity where the smooth whole-line map would misplace a narrow mode
+    return axis_map(lower, upper, a, b, bool(brk) or line_map_loses(a, b, cs, ss))
+
+
+def _make_domain_1d(hints: Sequence[Landmarks], extent: float, resolution: float) -> Domain:
+    """1-D partition: edges every ``resolution`` scales across each mode's box, plus breaks.
+    (Plain Python on these few numbers: it runs on every call of every 1-D quantity.)"""
+    lower = min(float(h.lower[0]) for h in hints)
+    upper = max(float(h.upper[0]) for h in hints)
+    k = math.floor(extent / resolution)
+    offsets = [resolution * i for i in range(-k, k + 1)]
+    centers, scales, brk = [], [], []
+    for h in hints:
+        centers += h.centers[:, 0].tolist()
+        scales += h.scales[:, 0].tolist()
+        brk += h.breaks[0].tolist()
+    for c, s in zip(centers, scales):
+        if not s >= MIN_ULPS_PER_SCALE * math.ulp(c):
+            check_resolvable(np.array([c]), np.array([s]))
+    grid = sorted(c + s * o for c, s in zip(centers, scales) for o in offsets)
+    # the points a graded cell may grow up to: grid points and breaks inside the support (as in
+    # make_batch_domain; a grid point beyond a support's end is no cell edge)
+    base = sorted([x for x in grid if lower < x < upper] + [x for x in brk if lower < x < upper])
+    far = (base[-1] - base[0]) / 8.0 if base else 0.0  # where no next point: grade up to the tail map's scale
+    graded = []
+    for c, s in zip(centers, scales):
+        graded += _graded(c, s, offsets[-1], resolution, base, far)
+    if graded:
+        grid = sorted(grid + graded)
+    # Merge grid points closer than a tiny fraction of the finest scale (coinciding modes); the
+    # breaks are kept exactly and grid points next to them dropped.
+    gap = 1e-3 * resolution * min(scales)
+    brk = sorted({x for x in brk if lower < x < upper})
+    pts, last = [], -math.inf
+    for x in grid:
+        if lower < x < upper and x - last > gap and not any(abs(x - y) <= gap for y in brk):
+            pts.append(x)
+            last = x
+    if brk:
+        pts = sorted(pts + brk)
+    ax = _axis_from(lower, upper, centers, scales, brk, offsets[-1])
+    t_lo, t_hi = ax.t_range
+    inner = ax.inverse(np.array(pts)) if pts else np.empty(0)
+    if ax.kind == "line":  # the points are sorted and strictly inside (-1, 1)
+        e = np.concatenate(([t_lo], inner, [t_hi]))
+    else:
+        e = np.unique(np.concatenate(([t_lo, t_hi], ax.core_edges(), inner)))
+    return Domain((ax,), e[:-1], e[1:])
+
+
+def make_batch_domain(hints: Sequence[Landmarks], members: int, *, extent: float = EXTENT,
+                      resolution: float | None = None) -> Domain:
+    """1-D partition for ``members`` separate integrals, each on cells of its own.
+
+    Element ``b`` of a batch gets the cells :func:`make_domain` would give it alone: edges
+    every ``resolution`` scales across the box of each of its modes, and at its breaks, from
+    the hint rows tagged ``b`` in :attr:`Hints.members` and from every single density's hints
+    (``members is None``). All elements share one coordinate, the axis map of the union of
+    the hints, so the cells of all elements are refined together in one vectorised pass while
+    each element pays only for its own cells.
+
+    Parameters
+    ----------
+    hints : sequence of Landmarks
+        1-D hints; batched ones carry ``members``.
+    members : int
+        The batch size.
+    extent, resolution : float
+        As in :func:`make_domain`.
+
+    Returns
+    -------
+    Domain
+        With ``owner`` (the element of each cell) and ``members``.
+    """
+    if hints[0].dim != 1:
+        raise ValueError(f"hints: make_batch_domain is for 1-D hints, got {hints[0].dim}-D")
+    resolution = RESOLUTION[0] if resolution is None else float(resolution)
+    ax = _axis_1d(hints, extent, resolution)  # the shared coordinate
+    lower = min(float(h.lower[0]) for h in hints)
+    upper = max(float(h.upper[0]) for h in hints)
+    k = math.floor(extent / resolution)
+    offsets = resolution * np.arange(-k, k + 1, dtype=np.float64)
+    every = np.arange(members)
+    c, s, cm, b, bm = [], [], [], [], []
+    for h in hints:
+        hc, hs, hb = h.centers[:, 0], h.scales[:, 0], h.breaks[0]
+        if h.members is None:  # a single density: its hints hold for every element
+            c.append(np.tile(hc, members))
+            s.append(np.tile(hs, members))
+            cm.append(np.repeat(every, hc.size))
+            b.append(np.tile(hb, members))
+            bm.append(np.repeat(every, hb.size))
+        else:
+            c.append(hc)
+            s.append(hs)
+            cm.append(h.members[0])
+            b.append(hb)
+            bm.append(h.members[1])
+    c, s, cm = np.concatenate(c), np.concatenate(s), np.concatenate(cm)
+    check_resolvable(c, s, cm)
+    core = ax.core_edges()  # where the map changes formula: edges of every element
+    b = np.concatenate(b + [np.tile(core, members)])
+    bm = np.concatenate(bm + [np.repeat(every, core.size)])
+    finest = np.full(members, np.inf)
+    np.minimum.at(finest, cm, s)
+    gap = 1e-3 * resolution * finest  # grid points closer than this are merged (coinciding modes)
+    x = [(c[:, None] + s[:, None] * offsets).ravel()]
+    mem = [np.repeat(cm, offsets.size)]
+    # graded cells beyond each mode's box (see _graded)
+    px, pm = np.concatenate([x[0], b]), np.concatenate([mem[0], bm])
+    keep = (px > lower) & (px < upper)
+    px, pm = px[keep], pm[keep]
+    gx, gm = _graded_batch(c, s, cm, px, pm, k * resolution, resolution, (px.max() - px.min()) / 8.0)
+    x.append(gx)
+    mem.append(gm)
+    grid_n = sum(v.size for v in x)
+    x = np.concatenate(x + [b])
+    mem = np.concatenate(mem + [bm])
+    brk = np.concatenate([np.zeros(grid_n, dtype=bool), np.ones(b.size, dtype=bool)])
+    inside = (x > lower) & (x < upper)
+    x, mem, brk = x[inside], mem[inside], brk[inside]
+    order = np.lexsort((~brk, x, mem))  # by element, then x; a break before a grid point at the same x
+    x, mem, brk = x[order], mem[order], brk[order]
+    n = x.size
+    same_prev = np.zeros(n, dtype=bool)  # the previous point belongs to the same element
+    same_prev[1:] = mem[1:] == mem[:-1]
+    d_prev = np.full(n, np.inf)
+    d_prev[1:] = np.diff(x)
+    brk_prev = np.zeros(n, dtype=bool)
+    brk_prev[1:] = brk[:-1]
+    near_prev = same_prev & (d_prev <= gap[mem])
+    # breaks are kept exactly (once); a grid point goes when it is within the gap of the
+    # previous point or of a following break
+    drop = np.where(brk, near_prev & brk_prev & (d_prev == 0), near_prev)
+    drop[:-1] |= ~brk[:-1] & brk[1:] & near_prev[1:]
+    x, mem = x[~drop], mem[~drop]
+    t_lo, t_hi = ax.t_range
+    t = np.concatenate([ax.inverse(x), np.full(members, t_lo), np.full(members, t_hi)])
+    mem = np.concatenate([mem, every, every])
+    order = np.lexsort((t, mem))
+    t, mem = t[order], mem[order]
+    keep = np.ones(t.size, dtype=bool)
+    keep[1:] = (mem[1:] != mem[:-1]) | (t[1:] != t[:-1])
+    t, mem = t[keep], mem[keep]
+    cell = mem[1:] == mem[:-1]
+    return Domain((ax,), t[:-1][cell], t[1:][cell], mem[:-1][cell], members)
+
+
+def split_cells(lo: np.ndarray, hi: np.ndarray, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bisect each 2-D cell along the axes marked in ``axes`` (m, 2); unmarked cells are kept.
+    Returns the new bounds and, for each new cell, the row of the cell it came from."""
+    parent = np.arange(lo.shape[0])
+    for j in range(lo.shape[1]):
+        s = axes[:, j]
+        if not s.any():
+            continue
+        mid = 0.5 * (lo[s, j] + hi[s, j])
+        lo_a, hi_a = lo[s].copy(), hi[s].copy()
+        lo_b, hi_b = lo[s].copy(), hi[s].copy()
+        hi_a[:, j] = mid
+        lo_b[:, j] = mid
+        lo = np.concatenate([lo[~s], lo_a, lo_b])
+        hi = np.concatenate([hi[~s], hi_a, hi_b])
+        parent = np.concatenate([parent[~s], parent[s], parent[s]])
+        axes = np.concatenate([axes[~s], axes[s], axes[s]])
+    return lo, hi, parent
