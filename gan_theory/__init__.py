@@ -14,7 +14,7 @@ import math
 from ._version import __version__
 from . import montecarlo, toys
 from .closed_forms import register_closed_form
-from .densities import as_density, register_hints
+from .densities import as_density, register_family, register_hints
 from .discriminator import OptimalDiscriminator, discriminator_error, discriminator_sup_error, optimal_discriminator
 from .divergences import f_divergence, jsd, kl, wasserstein1
 from .results import AccuracyError, IntegralResult, MonteCarloResult
@@ -31,6 +31,6 @@ LOG4 = math.log(4.0)
 __all__ = [
     "AccuracyError", "IntegralResult", "LOG4", "MonteCarloResult", "OptimalDiscriminator", "as_density",
     "criterion", "discriminator_error", "discriminator_sup_error", "f_divergence", "jsd", "kl", "montecarlo", "optimal_discriminator", "register_closed_form",
-    "register_hints", "toys", "value_function", "wasserstein1", "__version__",
+    "register_family", "register_hints", "toys", "value_function", "wasserstein1", "__version__",
     "TrainConfig", "TrainResult", "FitResult", "train", "fit_discriminator",
 ]

@@ -395,4 +395,4 @@ for _entry in [
 #: The generic entry: any other ``torch.distributions`` class (torch's ``log_prob``; hints from
 #: the mean and standard deviation, the quantile function or samples; sampling through the
 #: inverse CDF or the forked global generator; rebuilt from ``arg_constraints``).
-GENERIC = register_family(Family(td.Distribution, examples=lambda: [td.Weibull(*_t(1.5, 2.0))]))
+GENERIC = register_family(Family(td.Distribution, examples=lambda: [td.FisherSnedecor(*_t(5.0, 12.0))]))
