@@ -337,7 +337,7 @@ def test_version_is_read_from_its_own_module():
 def test_each_members_density_is_converted_once_per_log_step(monkeypatch):
     """measure(): p_g becomes the engine's Density once per member and log step (its fast view is
     built once), not once per metric (criterion, JSD, ||D - D*||, sup error, V: five before)."""
-    from gan_theory import densities
+    from gan_theory.densities import density as densities  # where as_density looks fast_view up
 
     tr = Trainer(TARGET, TrainConfig(generator="affine", ensemble=2, d_hidden=(4,), device="cpu"))
     target_dist = tr.p_data.source

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -204,6 +205,29 @@ def _support_check(dist: td.Distribution, x: torch.Tensor) -> torch.Tensor:
     return dist.support.check(x)
 
 
+#: The views of distributions with a fast path (the family table's NumPy log-densities), made
+#: once per distribution object: the checks and the reading of the parameters are not repeated
+#: on every call. A cache, not state: an entry lives as long as its distribution, and is used
+#: only while every tensor the distribution holds is the same object at the same version
+#: (:func:`_signature`: an in-place change or a reassigned parameter makes a new view).
+_FAST_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _signature(dist: td.Distribution) -> tuple:
+    """The identity and version counter of every tensor held by ``dist`` and by the
+    distributions nested in it (a mixture's components and weights, an Independent's base)."""
+    out = []
+    stack = [dist]
+    while stack:
+        d = stack.pop()
+        for v in d.__dict__.values():
+            if isinstance(v, torch.Tensor):
+                out.append((id(v), v._version))
+            elif isinstance(v, td.Distribution):
+                stack.append(v)
+    return tuple(out)
+
+
 def _torch_log_prob(dist: td.Distribution, dim: int, hints: Hints, batched: bool) -> Callable[[np.ndarray], np.ndarray]:
     """Log-density through ``dist.log_prob``, with ``-inf`` off the support ((n, B) for a batch)."""
     bounded = bool(np.any(np.isfinite(hints.lower)) or np.any(np.isfinite(hints.upper)))
@@ -294,6 +318,10 @@ def as_density(obj: DensityLike, name: str = "p", *, batch: bool = False) -> Den
         If the event shape is not ``()`` or ``(2,)``, the batch shape is not ``()``, or a
         parameter is NaN, infinite or outside its constraint.
     """
+    cached = _FAST_CACHE.get(obj) if isinstance(obj, td.Distribution) else None
+    if cached is not None and (batch or cached[1].batch is None) and cached[0] == _signature(obj):
+        # validated before, unchanged since (the fast path's view, made once per object)
+        return cached[1] if cached[1].name == name else cached[1].renamed(name)
     if isinstance(obj, Density):
         if obj.batch is not None and not batch:
             raise ValueError(f"{name}: expected a single density, got a batch of {obj.batch}")
@@ -332,8 +360,13 @@ def as_density(obj: DensityLike, name: str = "p", *, batch: bool = False) -> Den
     dim = 1 if tuple(obj.event_shape) == () else 2
     fast = fast_view(obj, name)
     if fast is not None:
-        return Density(obj, name, dim, fast.hints, _EPS64, fast.log_prob, checked=True, batch=size,
-                       log_prob_at=fast.log_prob_at)
+        density = Density(obj, name, dim, fast.hints, _EPS64, fast.log_prob, checked=True, batch=size,
+                          log_prob_at=fast.log_prob_at)
+        try:
+            _FAST_CACHE[obj] = (_signature(obj), density)
+        except TypeError:  # not weakly referenceable: no cache
+            pass
+        return density
     check_parameters(obj, name)
     if size is not None and not (isinstance(obj, td.MixtureSameFamily) or family_hints_known(obj)):
         raise ValueError(f"{name}: batches of {type(obj).__name__} are not supported; pass its elements one by one")

@@ -22,7 +22,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +46,8 @@ GRADING = 4.0
 #: A mode narrower than this many float spacings at its centre cannot be resolved (its cells
 #: would collapse onto a few representable points): :class:`AccuracyError`.
 MIN_ULPS_PER_SCALE = 1024.0
+#: Partitions memoised per landmarks object (the most recent; a fixed p against many q's).
+_MEMO_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class Landmarks:
     scales: np.ndarray
     breaks: tuple[np.ndarray, ...]
     members: tuple[np.ndarray, np.ndarray] | None = None
+    #: The last few partitions made from these landmarks (with others): a memo, so that the
+    #: same pair integrated again skips the builder. Landmarks are treated as immutable.
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def dim(self) -> int:
@@ -194,6 +200,9 @@ def _graded_batch(c: np.ndarray, s: np.ndarray, cm: np.ndarray, px: np.ndarray, 
 def make_domain(hints: Sequence[Landmarks], *, extent: float = EXTENT, resolution: float | None = None) -> Domain:
     """Build the initial partition for an integrand whose mass lies at these landmarks.
 
+    The partition made from the same landmarks objects (and arguments) is kept on the first of
+    them (:attr:`Landmarks._memo`, the last few) and returned again, read-only.
+
     Parameters
     ----------
     hints : sequence of Landmarks
@@ -203,6 +212,27 @@ def make_domain(hints: Sequence[Landmarks], *, extent: float = EXTENT, resolutio
     resolution : float, optional
         Largest cell width, in scales, inside those boxes (default :data:`RESOLUTION`).
     """
+    memo = getattr(hints[0], "_memo", None)  # Landmarks (other objects with their fields: no memo)
+    key = (tuple(id(h) for h in hints), extent, resolution)
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and all(r() is h for r, h in zip(hit[0], hints)):
+            return hit[1]
+    domain = _make_domain(hints, extent, resolution)
+    if memo is not None:
+        try:
+            refs = tuple(weakref.ref(h) for h in hints)
+        except TypeError:
+            return domain
+        for a in (domain.lo, domain.hi):
+            a.flags.writeable = False  # shared by every call that finds it here
+        if len(memo) >= _MEMO_SIZE:
+            memo.pop(next(iter(memo)))
+        memo[key] = (refs, domain)
+    return domain
+
+
+def _make_domain(hints: Sequence[Landmarks], extent: float, resolution: float | None) -> Domain:
     dim = hints[0].dim
     resolution = RESOLUTION[dim - 1] if resolution is None else float(resolution)
     if dim == 1:
