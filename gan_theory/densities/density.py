@@ -213,19 +213,20 @@ def _support_check(dist: td.Distribution, x: torch.Tensor) -> torch.Tensor:
 _FAST_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _signature(dist: td.Distribution) -> tuple:
+def _signature(dist: td.Distribution) -> list:
     """The identity and version counter of every tensor held by ``dist`` and by the
-    distributions nested in it (a mixture's components and weights, an Independent's base)."""
+    distributions nested in it (a mixture's components and weights, an Independent's base),
+    flattened into one list."""
     out = []
     stack = [dist]
     while stack:
-        d = stack.pop()
-        for v in d.__dict__.values():
+        for v in stack.pop().__dict__.values():
             if isinstance(v, torch.Tensor):
-                out.append((id(v), v._version))
+                out.append(id(v))
+                out.append(v._version)
             elif isinstance(v, td.Distribution):
                 stack.append(v)
-    return tuple(out)
+    return out
 
 
 def _torch_log_prob(dist: td.Distribution, dim: int, hints: Hints, batched: bool) -> Callable[[np.ndarray], np.ndarray]:

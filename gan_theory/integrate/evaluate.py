@@ -95,44 +95,66 @@ def evaluate(f: Integrand, domain: Domain, rule: Rule, lo: np.ndarray, hi: np.nd
 
 
 
-def evaluate_cells(f: Integrand, domain: Domain, rule: Rule, lo: np.ndarray, hi: np.ndarray,
-                    owner: np.ndarray, edge_col: np.ndarray) -> Cells:
+def _geometry(domain: Domain, rule: Rule, lo: np.ndarray, hi: np.ndarray):
+    """The rule's nodes in cells ``[lo, hi]``: ``t`` (1-D; ``None`` in 2-D), ``x``, the weights'
+    factor ``w`` (Jacobian times the cell's half-volume, (m, p)) and the relative rounding error
+    of the nodes' positions per cell (m,)."""
     m = lo.shape[0]
     p = rule.nodes.shape[0]
     mid = 0.5 * (lo + hi)
     half = 0.5 * (hi - lo)
-    with np.errstate(all="ignore"):
-        if lo.ndim == 1:
-            t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
-            vol = half
-            x, jac = domain.axes[0].forward(t, end_distance(domain.axes[0], lo, hi, mid, half, rule.nodes))
-            # the position error grows with |x - o| on either side of the origin: largest at a
-            # cell's ends
-            d_ends = domain.axes[0].position_error(x.reshape(m, p)[:, ::p - 1])
-            delta = np.maximum(d_ends[:, 0], d_ends[:, 1])
-        else:
-            # the tensor rule's points: map each axis's q nodes per cell, then take products
-            q = rule.axis_nodes.shape[0]
-            x0, j0 = domain.axes[0].forward(mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes,
-                                            end_distance(domain.axes[0], lo[:, 0], hi[:, 0], mid[:, 0], half[:, 0],
-                                                          rule.axis_nodes, False))
-            x1, j1 = domain.axes[1].forward(mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes,
-                                            end_distance(domain.axes[1], lo[:, 1], hi[:, 1], mid[:, 1], half[:, 1],
-                                                          rule.axis_nodes, False))
-            delta = np.stack([domain.axes[0].position_error(x0[:, ::q - 1]).max(axis=1),
-                              domain.axes[1].position_error(x1[:, ::q - 1]).max(axis=1)],
-                             axis=1)  # (m, 2), from each cell's end nodes
-            x = np.empty((m, q, q, 2))
-            x[..., 0] = x0[:, :, None]
-            x[..., 1] = x1[:, None, :]
-            x = x.reshape(m * p, 2)
-            jac = (j0[:, :, None] * j1[:, None, :]).reshape(m * p)
-            vol = half[:, 0] * half[:, 1]
-        out = domain.call(f, x, owner, p)
-        vals, noise = out[0], out[1]
-        k = vals.shape[1]
-        w = jac.reshape(m, p) * vol[:, None]
-        both = np.concatenate([vals, np.abs(vals), noise], axis=1).reshape(m, p, 3 * k) * w[:, :, None]
+    t = None
+    if lo.ndim == 1:
+        t = (mid[:, None] + half[:, None] * rule.nodes).ravel()
+        vol = half
+        x, jac = domain.axes[0].forward(t, end_distance(domain.axes[0], lo, hi, mid, half, rule.nodes))
+        # the position error grows with |x - o| on either side of the origin: largest at a
+        # cell's ends
+        d_ends = domain.axes[0].position_error(x.reshape(m, p)[:, ::p - 1])
+        delta = np.maximum(d_ends[:, 0], d_ends[:, 1])
+    else:
+        # the tensor rule's points: map each axis's q nodes per cell, then take products
+        q = rule.axis_nodes.shape[0]
+        x0, j0 = domain.axes[0].forward(mid[:, 0, None] + half[:, 0, None] * rule.axis_nodes,
+                                        end_distance(domain.axes[0], lo[:, 0], hi[:, 0], mid[:, 0], half[:, 0],
+                                                     rule.axis_nodes, False))
+        x1, j1 = domain.axes[1].forward(mid[:, 1, None] + half[:, 1, None] * rule.axis_nodes,
+                                        end_distance(domain.axes[1], lo[:, 1], hi[:, 1], mid[:, 1], half[:, 1],
+                                                     rule.axis_nodes, False))
+        delta = np.stack([domain.axes[0].position_error(x0[:, ::q - 1]).max(axis=1),
+                          domain.axes[1].position_error(x1[:, ::q - 1]).max(axis=1)],
+                         axis=1)  # (m, 2), from each cell's end nodes
+        x = np.empty((m, q, q, 2))
+        x[..., 0] = x0[:, :, None]
+        x[..., 1] = x1[:, None, :]
+        x = x.reshape(m * p, 2)
+        jac = (j0[:, :, None] * j1[:, None, :]).reshape(m * p)
+        vol = half[:, 0] * half[:, 1]
+    w = jac.reshape(m, p) * vol[:, None]
+    return t, x, w, _position_error(x, delta, m, p)
+
+
+def evaluate_cells(f: Integrand, domain: Domain, rule: Rule, lo: np.ndarray, hi: np.ndarray,
+                   owner: np.ndarray, edge_col: np.ndarray) -> Cells:
+    # (called by the adaptive loop with floating-point warnings off)
+    m = lo.shape[0]
+    p = rule.nodes.shape[0]
+    initial = lo is domain.lo and hi is domain.hi and not lo.flags.writeable  # a memoised partition
+    geo = domain._nodes.get(p) if initial else None
+    if geo is None:
+        geo = _geometry(domain, rule, lo, hi)
+        if initial:
+            for a in geo:
+                if a is not None:
+                    a.flags.writeable = False
+            domain._nodes[p] = geo
+    t, x, w, pos_rel = geo
+    if initial:
+        x = x.copy()  # the integrand may write into its points
+    out = domain.call(f, x, owner, p)
+    vals, noise = out[0], out[1]
+    k = vals.shape[1]
+    both = np.concatenate([vals, np.abs(vals), noise], axis=1).reshape(m, p, 3 * k) * w[:, :, None]
     inf_sign = np.zeros((domain.members, k), dtype=np.int8)
     if not np.isfinite(both).all():
         both, inf_sign = infinite_values(both, vals, x, k, owner if domain.owner is not None else None, domain.members)
@@ -142,14 +164,14 @@ def evaluate_cells(f: Integrand, domain: Domain, rule: Rule, lo: np.ndarray, hi:
     absint = sums[:, k:2 * k, 0]
     # Nodes are rounded to doubles: a position error of an ulp of |x| moves the rule's result by
     # about (that error / the cell's width) of the integral of |f| over the cell.
-    noise = sums[:, 2 * k:, 0] + absint * _position_error(x, delta, m, p)[:, None]
+    noise = sums[:, 2 * k:, 0] + absint * pos_rel[:, None]
     if lo.ndim == 1:
         dir_err = err[:, :, None]
     else:
         dir_err = np.abs(kron[:, :, None] - sums[:, :k, 2:])
     kinked = np.zeros(m, dtype=bool)
-    cut = np.full(m, np.nan)
-    cut_col = np.full(m, -1, dtype=np.intp)
+    cut = _filled(m, np.nan, np.float64)
+    cut_col = _filled(m, -1, np.intp)
     if len(out) > 2:
         s = np.asarray(out[2], dtype=np.float64).reshape(m, p, -1)
         if lo.ndim == 1:
@@ -175,18 +197,24 @@ def evaluate_cells(f: Integrand, domain: Domain, rule: Rule, lo: np.ndarray, hi:
                   np.zeros(m, dtype=bool), owner, inf_sign)
 
 
+def _filled(shape, value, dtype) -> np.ndarray:
+    """``np.full`` without its Python-level overhead (this runs on every call)."""
+    a = np.empty(shape, dtype=dtype)
+    a.fill(value)
+    return a
+
+
 def _position_error(x: np.ndarray, delta: np.ndarray, m: int, p: int) -> np.ndarray:
     """Per cell: the largest rounding error of its nodes' positions (``delta``, from
     :meth:`AxisMap.position_error`; per cell (m,) in 1-D, per cell and axis (m, 2) in 2-D) over its
     width (summed over axes), the width from the cell's first and last nodes (its lowest and
     highest in every coordinate)."""
-    with np.errstate(all="ignore"):
-        if x.ndim == 1:
-            xc = x.reshape(m, p)
-            first, last = xc[:, 0], xc[:, -1]
-            rel = delta / (last - first)
-        else:
-            xc = x.reshape(m, p, 2)
-            first, last = xc[:, 0, :], xc[:, -1, :]
-            rel = (delta / (last - first)).sum(axis=1)
+    if x.ndim == 1:
+        xc = x.reshape(m, p)
+        first, last = xc[:, 0], xc[:, -1]
+        rel = delta / (last - first)
+    else:
+        xc = x.reshape(m, p, 2)
+        first, last = xc[:, 0, :], xc[:, -1, :]
+        rel = (delta / (last - first)).sum(axis=1)
     return np.where(np.isfinite(rel), rel, 0.0)

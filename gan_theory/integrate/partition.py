@@ -99,6 +99,9 @@ class Domain:
     hi: np.ndarray
     owner: np.ndarray | None = None
     members: int = 1
+    #: The nodes of the initial cells, mapped (by :mod:`.evaluate`), kept when the cells are
+    #: read-only (a memoised partition): the same geometry is not recomputed on every call.
+    _nodes: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def dim(self) -> int:

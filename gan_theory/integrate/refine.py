@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..results import AccuracyError
-from .evaluate import Cells, Integrand, evaluate, inherit
+from .evaluate import Cells, Integrand, _filled, evaluate, inherit
 from .partition import Domain, split_cells
 from .rules import gauss_kronrod
 
@@ -92,6 +92,14 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
     ValueError
         If the integrand returns NaN.
     """
+    # Floating-point warnings are off for the whole loop (one context, not one per array
+    # operation): the integrand's infinities and the cells' empty ratios are handled explicitly.
+    with np.errstate(all="ignore"):
+        return _integrate(f, domain, atol, rtol, max_cells, max_rounds, labels)
+
+
+def _integrate(f: Integrand, domain: Domain, atol, rtol, max_cells: int | None, max_rounds: int,
+               labels: Sequence[str] | None) -> VectorResult:
     dim = domain.dim
     rule = gauss_kronrod(dim)
     members = domain.members
@@ -99,7 +107,7 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
     max_cells = (20000 if dim == 1 else 60000) if max_cells is None else max_cells
     owner0 = domain.owner if owned else np.zeros(domain.lo.shape[0], dtype=np.intp)
     cells = evaluate(f, domain, rule, domain.lo, domain.hi, owner0,
-                      np.full((domain.lo.shape[0], 2), -1, dtype=np.intp))
+                     _filled((domain.lo.shape[0], 2), -1, np.intp))
     cells.young[:] = True
     evaluations = cells.lo.shape[0] * rule.nodes.shape[0]
     atol_v = np.asarray(atol, dtype=np.float64)
@@ -207,7 +215,7 @@ def integrate(f: Integrand, domain: Domain, *, atol: float | np.ndarray, rtol: f
             sc = score[split]
             axes = (sc >= 0.25 * sc.max(axis=1, keepdims=True)) | cells.kinked[split][:, None]
             new_lo, new_hi, parent = split_cells(lo, hi, axes)
-            edge_col = np.full((new_lo.shape[0], 2), -1, dtype=np.intp)
+            edge_col = _filled((new_lo.shape[0], 2), -1, np.intp)
         fresh = evaluate(f, domain, rule, new_lo, new_hi, cells.owner[split][parent], edge_col)
         inherit(fresh, cells.est[split], parent)
         evaluations += new_lo.shape[0] * rule.nodes.shape[0]
