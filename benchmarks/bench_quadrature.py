@@ -1,6 +1,6 @@
 """Speed and accuracy of the exact engine's quadrature, as ratios against scipy in the same run.
 
-1-D: JSD of two Gaussians (7 pairs, from PERF-NOTES) by ``gan_theory.jsd`` against
+1-D: JSD of two Gaussians (7 pairs) by ``gan_theory.jsd`` against
 ``scipy.integrate.quad`` integrating the same JSD integrand over (-inf, inf) to the same
 tolerance (epsabs 1e-13, epsrel 1e-11, the engine's 1-D defaults). Three quad baselines, all
 timed in the same run:

@@ -9,8 +9,8 @@ The exact engine (densities, error-controlled quadrature, D*, V(D, G), C(G), div
 True
 """
 
-import math
 
+from .constants import LOG4
 from ._version import __version__
 from . import montecarlo, toys
 from .closed_forms import register_closed_form
@@ -24,9 +24,6 @@ from .training.members import TrainResult
 from .training.run import train
 from .value import criterion, value_function
 
-
-#: log 4, the value -C(G) takes at the optimum p_g = p_data.
-LOG4 = math.log(4.0)
 
 __all__ = [
     "AccuracyError", "IntegralResult", "LOG4", "MonteCarloResult", "OptimalDiscriminator", "as_density",

@@ -26,6 +26,13 @@ from scipy.special import expit
 
 from .checks import check_int, check_real
 from .densities import DensityLike, as_pair
+from .integrate import EXTENT
+from .logspace import label_logit
+
+#: The absolute rounding error of a probability in [0, 1] after the few operations that make it
+#: (``expit``, ``b + (a - b) s``, the difference of two such), each rounding by at most half an
+#: ulp of 1 (2^-53 = 1.1e-16): 8e-16 covers seven of them.
+_ROUND_01 = 8e-16
 
 __all__ = ["OptimalDiscriminator", "as_points", "discriminator_error", "discriminator_sup_error", "optimal_discriminator"]
 
@@ -123,10 +130,7 @@ class OptimalDiscriminator:
             with np.errstate(invalid="ignore"):
                 return np.where(both, 0.0, lp - lq)
         with np.errstate(divide="ignore", invalid="ignore"):
-            num = np.logaddexp(math.log(a) + lp if a > 0 else -np.inf, math.log(b) + lq if b > 0 else -np.inf)
-            den = np.logaddexp(math.log1p(-a) + lp if a < 1 else -np.inf,
-                               math.log1p(-b) + lq if b < 1 else -np.inf)
-            out = num - den
+            out = label_logit(lp, lq, a, b)  # the trainer's D* logit is the same function
         both = (lp == -np.inf) & (lq == -np.inf)
         mid = 0.5 * (a + b)
         with np.errstate(divide="ignore"):
@@ -231,7 +235,7 @@ def discriminator_error(d: Any, p_data: DensityLike, p_g: DensityLike, logits: b
         diff = dd - ds
         value = m * diff * diff
         err_d = eps_d * (np.abs(v) + 1.0) * dd * (1 - dd) if logits else eps_d * np.abs(dd)
-        noise = 2 * m * np.abs(diff) * (err_d + 8e-16) + 8e-16 * value
+        noise = 2 * m * np.abs(diff) * (err_d + _ROUND_01) + _ROUND_01 * value
         return (value, noise) + ((view.kinks(x),) if view.kinks is not None else ())
 
     res = pair_integral(star.p_data, star.p_g, terms, atol=atol, rtol=rtol, label="||D - D*||_m^2")
@@ -264,8 +268,9 @@ def discriminator_sup_error(d: Any, p_data: DensityLike, p_g: DensityLike, logit
     h = [star.p_data.hints, star.p_g.hints]
     centers = np.concatenate([x.centers for x in h])
     scales = np.concatenate([x.scales for x in h])
-    lo = np.maximum((centers - 8 * scales).min(axis=0), np.minimum(h[0].lower, h[1].lower))
-    hi = np.minimum((centers + 8 * scales).max(axis=0), np.maximum(h[0].upper, h[1].upper))
+    # the boxes the quadrature refines up front (EXTENT scales around every mode)
+    lo = np.maximum((centers - EXTENT * scales).min(axis=0), np.minimum(h[0].lower, h[1].lower))
+    hi = np.minimum((centers + EXTENT * scales).max(axis=0), np.maximum(h[0].upper, h[1].upper))
     n = points if points is not None else (4001 if star.dim == 1 else 301)
     if star.dim == 1:
         x = np.linspace(lo[0], hi[0], n)

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["F_DIVERGENCES", "criterion_terms", "g_jsd", "jsd_terms", "kl_terms", "log_density_error", "log_sigmoid",
-           "magnitude", "phi_kl"]
+from .constants import LOG2
 
-LOG2 = math.log(2.0)
+__all__ = ["F_DIVERGENCES", "criterion_terms", "g_jsd", "jsd_terms", "kl_terms", "label_logit", "log_density_error",
+           "log_sigmoid", "magnitude", "phi_kl"]
+
 _EPS = float(np.finfo(np.float64).eps)
 
 # phi(r) = e^{-r} - 1 + r = sum_{k>=2} (-r)^k / k!, k = 2..19.
@@ -60,6 +61,8 @@ def g_jsd(a: np.ndarray, e: np.ndarray | None = None, log1p_e: np.ndarray | None
     a = np.atleast_1d(np.asarray(a, dtype=np.float64))
     e = np.exp(-2.0 * a) if e is None else e
     log1p_e = np.log1p(e) if log1p_e is None else log1p_e
+    # (a capped at 400: beyond it e = exp(-2a) < exp(-800) is 0 in float64 and the term is 0;
+    # the cap only keeps a = inf, where one density vanishes, from giving inf * 0 = NaN)
     g = LOG2 - 2.0 * np.minimum(a, 400.0) * e / (1.0 + e) - log1p_e
     near = a < 1.0
     if near.any():  # the near form only where it is used
@@ -98,6 +101,36 @@ def log_density_error(l: np.ndarray, eps: float) -> np.ndarray:
     of log-densities carries (a log-density is a sum of a few terms as large as ``|l| + 1``,
     each rounded to ``eps`` relative)."""
     return np.where(l == -np.inf, 0.0, 4.0 * eps * (magnitude(l) + 1.0))
+
+
+def label_logit(lp, lq, real_label: float = 1.0, fake_label: float = 0.0):
+    """The logit of the optimal discriminator for labels ``(a, b) = (real_label, fake_label)``.
+
+    The binary cross-entropy with targets ``a`` on ``p`` and ``b`` on ``q`` is minimised
+    pointwise by ``D* = (a p + b q) / (p + q)`` (Goodfellow et al. 2014, Prop. 1, for
+    ``a = 1, b = 0``), whose logit is
+
+    .. math::
+
+        \\log(a p + b q) - \\log((1 - a) p + (1 - b) q),
+
+    computed from ``lp = log p`` and ``lq = log q`` with ``logaddexp`` (``lp - lq`` for the
+    default labels). The one formula for NumPy arrays (the theory layer) and torch tensors
+    (the trainer); where both densities vanish the result is NaN (``-inf - -inf``), which
+    the callers resolve.
+    """
+    a, b = real_label, fake_label
+    if a == 1.0 and b == 0.0:
+        return lp - lq
+    if isinstance(lp, np.ndarray) or np.isscalar(lp):
+        lae = np.logaddexp
+    else:
+        import torch
+
+        lae = torch.logaddexp
+    num = lae(lp + math.log(a) if a > 0 else lp - math.inf, lq + math.log(b) if b > 0 else lq - math.inf)
+    den = lae(lp + math.log1p(-a) if a < 1 else lp - math.inf, lq + math.log1p(-b) if b < 1 else lq - math.inf)
+    return num - den
 
 
 def jsd_terms(lp: np.ndarray, lq: np.ndarray, eps: tuple[float, float] = (_EPS, _EPS)):

@@ -6,7 +6,7 @@ Cross-checks for the quadrature, and estimators for densities known only through
 
 For an estimator that averages ``n`` i.i.d. terms with sample variance ``s^2``, the reported
 ``stderr`` is ``s / sqrt(n)`` and the interval is ``value -+ z stderr`` with ``z`` the two-sided
-normal quantile of ``confidence``. Measured facts (PERF-NOTES): for the JSD,
+normal quantile of ``confidence``. Measured when the estimators were written: for the JSD,
 ``RMSE * sqrt(n)`` stays between 0.3 and 0.5 from n = 1e3 to 1e6, so the CLT interval is
 reliable there. Never use these as ground truth.
 """

@@ -34,12 +34,12 @@ from typing import Any
 import torch
 import torch.distributions as td
 
+from .constants import F64 as _F64
 from .checks import check_int, check_real
 
 __all__ = ["PAIRS", "TOYS", "Toy", "pair", "correlated_gaussian", "disjoint_pair", "gaussian", "grid", "make", "mixture2",
            "mixture3", "names", "ring", "ring_modes", "grid_modes", "uniform", "uniform_square"]
 
-_F64 = torch.float64
 
 
 def _t(x: Any) -> torch.Tensor:

@@ -152,3 +152,25 @@ def test_the_rule_catches_planted_violations(monkeypatch, source, text):
     assert violations([ROOT / source], text), source
     # and the same file with an allowed import is not
     assert not violations([ROOT / source], "from gan_theory.results import AccuracyError\n"), source
+
+
+def test_every_third_party_import_is_a_runtime_dependency():
+    # What the package imports (at any depth: `gan-theory check` imports sympy inside a claim)
+    # must be installed by `pip install gan-theory`, not only by the test extra.
+    import re
+    import sys
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    deps = {re.split(r"[<>=!~ ;\[]", d, maxsplit=1)[0].lower() for d in meta["project"]["dependencies"]}
+    missing = set()
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and not node.level and node.module else []
+            for n in names:
+                top = n.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in ("gan_theory", "__future__") \
+                        and top not in deps:
+                    missing.add(f"{top} ({path.relative_to(ROOT)})")
+    assert not missing, sorted(missing)

@@ -128,3 +128,24 @@ def test_log_sigmoid_is_stable():
     z = np.array([-800.0, -30.0, 0.0, 30.0, 800.0])
     np.testing.assert_allclose(logspace.log_sigmoid(z), [-800.0, -30.0 - math.log1p(math.exp(-30)), -math.log(2),
                                                          -math.log1p(math.exp(-30)), 0.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("a, b", [(1.0, 0.0), (0.9, 0.0), (0.0, 1.0), (0.8, 0.3), (1.0, 0.2)])
+def test_label_logit_one_formula_for_numpy_and_torch(a, b):
+    # The D* logit with labels (issue 13: written once for discriminator.py and the trainer):
+    # NumPy and torch give the same numbers, and both match log((a p + b q) / ((1-a) p + (1-b) q))
+    # at 50 digits (mpmath).
+    import torch
+
+    from gan_theory.logspace import label_logit
+
+    lp = np.array([-0.3, -5.0, -40.0, 2.0])
+    lq = np.array([-1.2, -0.1, -1.0, 2.0])
+    got_np = label_logit(lp, lq, a, b)
+    got_t = label_logit(torch.from_numpy(lp), torch.from_numpy(lq), a, b).numpy()
+    assert np.array_equal(got_np, got_t)
+    with mp.workdps(50):
+        for i in range(lp.size):
+            p, q = mp.exp(mp.mpf(lp[i])), mp.exp(mp.mpf(lq[i]))
+            ref = mp.log((a * p + b * q) / ((1 - a) * p + (1 - b) * q)) if (a, b) != (1.0, 0.0) else mp.log(p / q)
+            assert abs(got_np[i] - ref) <= 1e-14 * (1 + abs(ref)), (i, got_np[i], ref)

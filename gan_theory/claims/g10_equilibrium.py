@@ -16,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from ..constants import LOG4, F64
 from .. import toys
 from ..discriminator import optimal_discriminator
 from ..training.losses import discriminator_loss, generator_loss
@@ -25,8 +26,6 @@ from .base import CheckContext, Erratum, Route, within
 
 __all__ = ["check", "saddle_routes", "optimal_logits_route", "dirac_route"]
 
-LOG4 = math.log(4.0)
-F64 = torch.float64
 
 
 def _half(x):

@@ -15,6 +15,7 @@ import torch
 import torch.distributions as td
 from scipy.optimize import minimize
 
+from ..constants import F64, LOG2, LOG4
 from .. import montecarlo, toys
 from ..discriminator import optimal_discriminator
 from ..divergences import jsd
@@ -23,8 +24,6 @@ from .base import CheckContext, Erratum, Route, within
 
 __all__ = ["check", "identity_route", "parametric_minimum_route"]
 
-LOG2, LOG4 = math.log(2.0), math.log(4.0)
-F64 = torch.float64
 
 
 def _t(x):

@@ -17,6 +17,7 @@ import torch
 import torch.distributions as td
 from scipy.optimize import minimize
 
+from ..constants import LOG4, F64
 from .. import toys
 from ..training.config import TrainConfig
 from ..training.run import train
@@ -25,8 +26,6 @@ from .base import CheckContext, Route
 
 __all__ = ["check", "convexity_route", "grid_route", "caveat_route"]
 
-LOG4 = math.log(4.0)
-F64 = torch.float64
 
 
 def _mixture(weights, locs, scales) -> td.MixtureSameFamily:

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from ..constants import LOG4
 from .. import toys
 from ..discriminator import discriminator_error
 from ..training.config import TrainConfig
@@ -20,7 +21,6 @@ from .base import CheckContext, Route
 
 __all__ = ["check", "training_route", "k_route"]
 
-LOG4 = math.log(4.0)
 
 
 def _gaps(result, step=None) -> list[float]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from ..constants import LOG4, F64
 from .. import toys
 from ..training.config import TrainConfig
 from ..training.run import Trainer
@@ -25,8 +26,6 @@ from .base import CheckContext, Erratum, Route
 
 __all__ = ["check", "gradient_route", "stationary_route", "rejection_route", "expected_loss_gradient", "trainer_loss"]
 
-LOG4 = math.log(4.0)
-F64 = torch.float64
 DATA = (2.0, 0.5)
 
 

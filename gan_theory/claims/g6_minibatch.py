@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from scipy.special import ndtri
 
+from ..constants import F64
 from .. import toys
 from ..discriminator import optimal_discriminator
 from ..training.losses import softplus
@@ -22,7 +23,6 @@ from .base import CheckContext, Route
 
 __all__ = ["check", "unbiased_route", "rate_route", "gradient_route"]
 
-F64 = torch.float64
 ALPHA = 1e-6  # false-alarm rate of each CLT check
 Z = float(ndtri(1 - ALPHA / 2))  # two-sided
 

@@ -15,6 +15,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from ..constants import F64
 from .. import toys
 from ..training.config import TrainConfig
 from ..training.run import Trainer
@@ -27,7 +28,6 @@ LOSS_FORMULAS = {"minimax": lambda l: F.logsigmoid(-l), "non_saturating": lambda
 
 __all__ = ["check", "bce_route", "trainer_route", "LOSS_FORMULAS"]
 
-F64 = torch.float64
 
 
 def _logits(seed: int) -> tuple[torch.Tensor, torch.Tensor]:

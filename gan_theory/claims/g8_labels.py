@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
 
+from ..constants import F64
 from .. import toys
 from ..discriminator import discriminator_error, optimal_discriminator
 from ..training.fit import fit_discriminator
@@ -23,7 +24,6 @@ from .base import CheckContext, Erratum, Route, within
 
 __all__ = ["check", "swapped_route", "smoothing_route", "trained_route"]
 
-F64 = torch.float64
 
 
 def _pair():

@@ -15,6 +15,7 @@ import sympy as sp
 import torch
 import torch.distributions as td
 
+from ..constants import LOG4, F64
 from .. import toys
 from ..divergences import kl
 from ..value import criterion
@@ -22,8 +23,6 @@ from .base import CheckContext, Route, within
 
 __all__ = ["check", "symbolic_route", "package_route", "plug_in_route"]
 
-LOG4 = math.log(4.0)
-F64 = torch.float64
 
 
 def symbolic_route(claimed_derivative=None) -> Route:

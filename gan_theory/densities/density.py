@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.distributions as td
 
+from ..constants import F64 as _DTYPE
 from .fast import fast_view
 from ..integrate import Landmarks
 from .hints import IQR_PER_SD, Hints, family_hints, register_hints, to_landmarks, torch_hints
@@ -44,7 +45,6 @@ from ..results import AccuracyError
 
 __all__ = ["Density", "DensityLike", "Hints", "as_density", "as_pair", "register_hints", "to_float64"]
 
-_DTYPE = torch.float64
 _EPS64 = float(np.finfo(np.float64).eps)
 _EPS32 = float(np.finfo(np.float32).eps)
 

@@ -40,10 +40,11 @@ import torch.distributions as td
 from scipy.special import beta as beta_fn
 from scipy.special import gammaln
 
+from ..constants import F64 as _F64
+
 __all__ = ["FAMILIES", "GENERIC", "Family", "FamilyHints", "family", "family_hints_of", "read_params",
            "register_family"]
 
-_F64 = torch.float64
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _TINY = float(np.finfo(np.float64).tiny)
 

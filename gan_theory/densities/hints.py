@@ -21,12 +21,12 @@ import torch
 import torch.distributions as td
 from torch.distributions import constraints
 
+from ..constants import F64 as _F64
 from ..integrate import Landmarks
 from .families import Family, FamilyHints, family, family_hints_of, register_family
 
 __all__ = ["IQR_PER_SD", "FamilyHints", "Hints", "register_hints", "to_landmarks", "torch_hints"]
 
-_F64 = torch.float64
 #: The interquartile range of a normal distribution in standard deviations, 2 Phi^-1(3/4) =
 #: 1.34898, rounded to 4 digits: a spread read from quartiles becomes a scale comparable to a
 #: standard deviation (the rounding is immaterial: a scale only places the initial cells).

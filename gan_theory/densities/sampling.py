@@ -18,12 +18,12 @@ from collections.abc import Callable
 import torch
 import torch.distributions as td
 
+from ..constants import F64 as _F64
 from .density import Density
 from .families import Components, family
 
 __all__ = ["sampler"]
 
-_F64 = torch.float64
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 
 

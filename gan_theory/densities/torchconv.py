@@ -8,11 +8,11 @@ import torch
 import torch.distributions as td
 from torch.distributions import constraints
 
+from ..constants import F64 as _DTYPE
 from .families import FAMILIES
 
 __all__ = ["check_parameters", "parameters", "rebuild", "to_float64"]
 
-_DTYPE = torch.float64
 
 
 def _cast(v: Any, dtype: torch.dtype, device: torch.device | str | None) -> Any:

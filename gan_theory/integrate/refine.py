@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..results import AccuracyError
-from .evaluate import Cells, Integrand, _filled, evaluate, inherit
+from .evaluate import Integrand, _filled, evaluate, inherit
 from .partition import Domain, split_cells
 from .rules import gauss_kronrod
 

@@ -201,8 +201,8 @@ class TrainConfig:
         Learning rates (one, or one per member).
     optimizer : {"adam", "sgd"}
     betas : (float, float)
-        Adam's betas; (0.5, 0.999) by default (PERF-NOTES: 16 seeds settled with it, not with
-        0.9).
+        Adam's betas; (0.5, 0.999) by default (in the runs behind the recipes, 16 seeds settled
+        with it, not with 0.9).
     momentum : float
         SGD momentum.
     lr_schedule : {"constant", "cosine"}, *recipe*

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ..constants import F64 as _F64
 from ..checks import check_choice, check_flag, check_int, check_real
 from ..densities import DensityLike, as_pair
 from ..discriminator import discriminator_error, discriminator_sup_error
@@ -32,7 +33,6 @@ from .steps import discriminator_step
 
 __all__ = ["FitResult", "fit_discriminator"]
 
-_F64 = torch.float64
 
 # The discriminator's architecture and labels have one home: TrainConfig's defaults (a field a
 # recipe sets, d_hidden, defaults to None there: its value without a recipe is FALLBACK's).

@@ -27,12 +27,12 @@ import torch
 import torch.distributions as td
 from torch.distributions import constraints
 
+from ..constants import F64 as _F64
 from ..densities import Hints
 from .ensemble import EnsembleMLP
 
 __all__ = ["AffineGenerator", "MLPGenerator", "PushforwardDensity1D", "kde_density"]
 
-_F64 = torch.float64
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 

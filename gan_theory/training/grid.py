@@ -19,17 +19,16 @@ I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, Proposition 2
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..constants import LOG4  # noqa: F401 (re-exported: metrics and run import it from here)
 from ..densities import Density
 
 __all__ = ["GridGenerator"]
 
-LOG4 = math.log(4.0)
 
 
 class GridGenerator(torch.nn.Module):

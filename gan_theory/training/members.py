@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..constants import F64 as _F64
 from .ensemble import EnsembleMLP
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Member", "MemberDiscriminator", "MemberGenerator", "TrainResult"]
 
-_F64 = torch.float64
 
 
 class MemberGenerator:

@@ -43,11 +43,11 @@ from collections.abc import Sequence
 import torch
 import torch.distributions as td
 
+from ..constants import F64 as _F64
 from ..checks import check_int
 
 __all__ = ["MixtureGenerator", "MIN_SCALE", "INIT_COMPONENT_SCALE"]
 
-_F64 = torch.float64
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 #: Lower bound on every component std (data units); see the module docstring.

@@ -39,13 +39,14 @@ backward, which ``torch.compile`` would not compile.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from ..constants import F64 as _F64
+from ..logspace import label_logit
 from .config import COMPILE_MODES
 from .ensemble import EnsembleMLP
 from .losses import discriminator_loss, generator_loss, minibatch_value
@@ -54,7 +55,6 @@ from .optim import EnsembleSGD
 __all__ = ["COMPILE_MODES", "StepFunctions", "StepOutput", "discriminator_losses", "discriminator_step", "generate",
            "generator_losses", "generator_step", "guarded_update", "optimal_logits", "stop_reason", "update_stops"]
 
-_F64 = torch.float64
 
 #: Why a member stopped, as the codes :func:`update_stops` records (0: it did not).
 _REASONS = {1: "non-finite discriminator loss or gradient", 2: "non-finite discriminator parameters after the update",
@@ -106,14 +106,7 @@ def optimal_logits(log_p_data: torch.Tensor, log_p_g: torch.Tensor, real_label: 
     logit is ``log(a p + b q) - log((1 - a) p + (1 - b) q)``, here from the log-densities with
     ``logaddexp`` (``log p - log q`` for ``a = 1, b = 0``).
     """
-    lp, lq = log_p_data, log_p_g
-    a, b = real_label, fake_label
-    if (a, b) == (1.0, 0.0):
-        return lp - lq
-    num = torch.logaddexp(lp + math.log(a) if a > 0 else lp - math.inf, lq + math.log(b) if b > 0 else lq - math.inf)
-    den = torch.logaddexp(lp + math.log1p(-a) if a < 1 else lp - math.inf,
-                          lq + math.log1p(-b) if b < 1 else lq - math.inf)
-    return num - den
+    return label_logit(log_p_data, log_p_g, real_label, fake_label)  # one formula with the theory layer's D*
 
 
 def discriminator_losses(disc: EnsembleMLP, real: torch.Tensor, fake: torch.Tensor, fake_weight: torch.Tensor | None,

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from ..constants import F64 as _F64
 from ..densities import rebuild
 from ..densities import Density, DensityLike, as_density
 from .config import TrainConfig
@@ -40,7 +41,6 @@ from .steps import StepFunctions, StepOutput, discriminator_step, generator_step
 
 __all__ = ["EnsembleTrainer"]
 
-_F64 = torch.float64
 
 
 class _Chunk(torch.nn.Module):
