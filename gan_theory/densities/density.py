@@ -25,7 +25,6 @@ Everything a user passes is validated here, with errors that name the argument.
 
 from __future__ import annotations
 
-import math
 import warnings
 import weakref
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from .fast import fast_view
 from ..integrate import Landmarks
 from .hints import IQR_PER_SD, Hints, family_hints, register_hints, to_landmarks, torch_hints
 from .scipybridge import is_scipy_frozen, scipy_cdf_sf, scipy_loc_scale
-from .torchconv import check_parameters, parameters, to_float64
+from .torchconv import _torch_log_prob, check_parameters, parameters, sample_torch, to_float64
 from ..results import AccuracyError
 
 __all__ = ["Density", "DensityLike", "Hints", "as_density", "as_pair", "register_hints", "to_float64"]
@@ -183,28 +182,6 @@ class Density:
         return f"Density({self.name}={self.source!r}, dim={self.dim})"
 
 
-def sample_torch(dist: td.Distribution, n: int, generator: torch.Generator) -> torch.Tensor:
-    """Sample from a torch distribution reproducibly from ``generator``.
-
-    ``torch.distributions`` draws from the global generator; the global state is forked,
-    seeded from ``generator`` and restored afterwards, so the caller's global RNG is untouched
-    and the same ``generator`` state gives the same samples.
-    """
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        with torch.no_grad():
-            return dist.sample((n,))
-
-
-def _support_check(dist: td.Distribution, x: torch.Tensor) -> torch.Tensor:
-    """Boolean mask of the points of ``x`` inside the support (union over mixture components)."""
-    if isinstance(dist, td.MixtureSameFamily):
-        xx = x.unsqueeze(-1 - len(dist.event_shape))
-        return _support_check(dist.component_distribution, xx).any(-1)
-    return dist.support.check(x)
-
-
 #: The views of distributions with a fast path (the family table's NumPy log-densities), made
 #: once per distribution object: the checks and the reading of the parameters are not repeated
 #: on every call. A cache, not state: an entry lives as long as its distribution, and is used
@@ -227,26 +204,6 @@ def _signature(dist: td.Distribution) -> list:
             elif isinstance(v, td.Distribution):
                 stack.append(v)
     return out
-
-
-def _torch_log_prob(dist: td.Distribution, dim: int, hints: Hints, batched: bool) -> Callable[[np.ndarray], np.ndarray]:
-    """Log-density through ``dist.log_prob``, with ``-inf`` off the support ((n, B) for a batch)."""
-    bounded = bool(np.any(np.isfinite(hints.lower)) or np.any(np.isfinite(hints.upper)))
-    safe = torch.as_tensor(hints.centers[0] if dim == 2 else hints.centers[0, 0], dtype=_DTYPE)
-
-    def log_prob(x: np.ndarray) -> np.ndarray:
-        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-        if batched:
-            xt = xt.unsqueeze(1)
-        with torch.no_grad():
-            if bounded:
-                inside = _support_check(dist, xt)
-                if not bool(inside.all()):
-                    xs = torch.where(inside.unsqueeze(-1) if dim == 2 else inside, xt, safe)
-                    return torch.where(inside, dist.log_prob(xs).to(_DTYPE), -math.inf).numpy()
-            return dist.log_prob(xt).to(_DTYPE).numpy()
-
-    return log_prob
 
 
 def _scipy_density(obj: Any, name: str) -> Density:

@@ -1,8 +1,13 @@
-"""Rebuilding torch distributions in float64, and checking their parameters."""
+"""torch distributions in the engine: float64 rebuilds, parameter checks, reproducible sampling
+and the generic log-density (torch's ``log_prob`` with ``-inf`` off the support)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 import torch
 import torch.distributions as td
@@ -11,7 +16,7 @@ from torch.distributions import constraints
 from ..constants import F64 as _DTYPE
 from .families import FAMILIES
 
-__all__ = ["check_parameters", "parameters", "rebuild", "to_float64"]
+__all__ = ["check_parameters", "parameters", "rebuild", "sample_torch", "to_float64"]
 
 
 
@@ -125,3 +130,45 @@ def check_parameters(dist: td.Distribution, name: str) -> None:
             if isinstance(v, torch.Tensor) and not bool(c.check(v).all()):
                 raise ValueError(f"{name}: parameter {prefix + pname!r} of {type(dist).__name__} must satisfy "
                                  f"{c}, found {v.detach().flatten().tolist()[:6]}")
+
+
+def sample_torch(dist: td.Distribution, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Sample from a torch distribution reproducibly from ``generator``.
+
+    ``torch.distributions`` draws from the global generator; the global state is forked,
+    seeded from ``generator`` and restored afterwards, so the caller's global RNG is untouched
+    and the same ``generator`` state gives the same samples.
+    """
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            return dist.sample((n,))
+
+
+def _support_check(dist: td.Distribution, x: torch.Tensor) -> torch.Tensor:
+    """Boolean mask of the points of ``x`` inside the support (union over mixture components)."""
+    if isinstance(dist, td.MixtureSameFamily):
+        xx = x.unsqueeze(-1 - len(dist.event_shape))
+        return _support_check(dist.component_distribution, xx).any(-1)
+    return dist.support.check(x)
+
+
+def _torch_log_prob(dist: td.Distribution, dim: int, hints: Any, batched: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """Log-density through ``dist.log_prob``, with ``-inf`` off the support ((n, B) for a batch)."""
+    bounded = bool(np.any(np.isfinite(hints.lower)) or np.any(np.isfinite(hints.upper)))
+    safe = torch.as_tensor(hints.centers[0] if dim == 2 else hints.centers[0, 0], dtype=_DTYPE)
+
+    def log_prob(x: np.ndarray) -> np.ndarray:
+        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+        if batched:
+            xt = xt.unsqueeze(1)
+        with torch.no_grad():
+            if bounded:
+                inside = _support_check(dist, xt)
+                if not bool(inside.all()):
+                    xs = torch.where(inside.unsqueeze(-1) if dim == 2 else inside, xt, safe)
+                    return torch.where(inside, dist.log_prob(xs).to(_DTYPE), -math.inf).numpy()
+            return dist.log_prob(xt).to(_DTYPE).numpy()
+
+    return log_prob

@@ -53,8 +53,8 @@ from .axes import AxisMap
 from .evaluate import MAX_POINTS_PER_CALL, Integrand
 from .pairwise import (CHECK_MASS_2D, DEFAULT_TOLERANCES, MASS_TOLERANCE, PairDensity, check_mass, pair_integral,
                        tolerances)
-from .partition import (EXTENT, GRADING, MIN_ULPS_PER_SCALE, RESOLUTION, Domain, Landmarks, make_batch_domain,
-                        make_domain, split_cells)
+from .batch import make_batch_domain
+from .partition import EXTENT, GRADING, MIN_ULPS_PER_SCALE, RESOLUTION, Domain, Landmarks, make_domain, split_cells
 from .refine import VectorResult, integrate
 from .rules import Rule, gauss_kronrod
 

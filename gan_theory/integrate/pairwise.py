@@ -23,7 +23,8 @@ import numpy as np
 from ..checks import check_tolerances
 from ..logspace import log_density_error
 from ..results import AccuracyError, IntegralResult
-from .partition import Landmarks, make_batch_domain, make_domain
+from .batch import make_batch_domain
+from .partition import Landmarks, make_domain
 from .refine import integrate
 
 __all__ = ["CHECK_MASS_2D", "DEFAULT_TOLERANCES", "MASS_TOLERANCE", "PairDensity", "check_mass", "pair_integral",
