@@ -176,3 +176,31 @@ def test_float64_rebuild_keeps_the_density(fam, d):
     assert np.all(np.abs(got - ref) <= 1e-5 * (1 + np.abs(ref))), np.max(np.abs(got - ref))
     same = _v(rebuild(d, F64).log_prob(x.unsqueeze(-1) if d.batch_shape else x))
     assert np.array_equal(same, ref)
+
+
+def test_register_family_for_a_users_distribution():
+    # A user's class, registered once with its NumPy log-density and hints: as_density takes
+    # the table's fast path (normalised, the stated hints), and the JSD against itself shifted
+    # matches the same pair written as torch Normals (closed form not needed: both quadrature).
+    from gan_theory.densities import Family, register_family
+    import gan_theory as gt
+
+    class MyNormal(td.Normal):  # a subclass: the parent's entry is not used for it (exact types)
+        pass
+
+    with pytest.raises(TypeError, match="entry"):
+        register_family("not a family")
+    fam = FAMILIES[td.Normal]
+    try:
+        register_family(Family(MyNormal, fam.params, fam.positive, log_prob=fam.log_prob, hints=fam.hints))
+        d = as_density(MyNormal(*[torch.tensor(v, dtype=F64) for v in (0.5, 2.0)]))
+        assert d.normalised and d.hints.centers[0, 0] == 0.5 and d.hints.scales[0, 0] == 2.0
+        mine = gt.jsd(MyNormal(torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64)),
+                      MyNormal(torch.tensor(1.0, dtype=F64), torch.tensor(0.3, dtype=F64)))
+        ref = gt.jsd(td.Normal(torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64)),
+                     td.Normal(torch.tensor(1.0, dtype=F64), torch.tensor(0.3, dtype=F64)))
+        assert mine.value == ref.value and mine.error == ref.error
+    finally:
+        FAMILIES.pop(MyNormal, None)
+    # unregistered, the subclass goes the generic way (torch's log_prob, its mass checked)
+    assert not as_density(MyNormal(torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64))).normalised
