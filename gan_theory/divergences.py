@@ -25,7 +25,7 @@ from ._overflow import overflow_checked
 from .integrate import integrate, make_domain, pair_integral, tolerances
 from .closed_forms import check_closed_tolerance, closed_form, has_closed_forms
 from .densities import Density, DensityLike, as_pair, recentre, recentred
-from .logspace import F_DIVERGENCES, jsd_terms, kl_terms
+from .logspace import F_DIVERGENCES, jsd_terms, kl_terms, log_density_error
 from .results import AccuracyError, IntegralResult
 
 __all__ = ["f_divergence", "jsd", "kl", "wasserstein1"]
@@ -258,7 +258,7 @@ def f_divergence(p: DensityLike, q: DensityLike, f: str | Callable, *, method: s
         zq = q_zero & ~p_zero
         if zq.any():
             value[zq] = np.exp(lp[zq]) * slope_at_infinity()
-        dr = np.where(both_pos, 4 * (dp.eps * (np.abs(lp) + 1) + dq.eps * (np.abs(lq) + 1)), 0.0)
+        dr = np.where(both_pos, log_density_error(lp, dp.eps) + log_density_error(lq, dq.eps), 0.0)
         noise = np.where(np.isfinite(value), np.abs(value) * (16 * _EPS + 2 * dr), 0.0)
         # f may have a kink at u = 1 (|u - 1|, max(u, 1), ...): mark where p = q
         return value, noise, r

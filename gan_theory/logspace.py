@@ -206,8 +206,8 @@ def criterion_terms(lp: np.ndarray, lq: np.ndarray, eps: tuple[float, float] = (
     # d/d(lp) of the integrand is p log_sigmoid(r) (the terms from D* cancel at the optimum),
     # so an error of a few ulps of |lp| in lp moves it by |a| times that.
     with np.errstate(invalid="ignore"):
-        dp = np.where(p_zero, 0.0, 4.0 * eps[0] * (np.abs(lp) + 1.0))
-        dq = np.where(q_zero, 0.0, 4.0 * eps[1] * (np.abs(lq) + 1.0))
+        dp = np.where(p_zero, 0.0, log_density_error(lp, eps[0]))
+        dq = np.where(q_zero, 0.0, log_density_error(lq, eps[1]))
     noise = (8.0 * _EPS + dp) * np.abs(a) + (8.0 * _EPS + dq) * np.abs(b)
     return value, noise
 

@@ -22,7 +22,7 @@ import torch
 from .checks import check_flag
 from .integrate import pair_integral
 from .densities import DensityLike, as_pair, recentred
-from .logspace import criterion_terms, log_sigmoid
+from .logspace import criterion_terms, log_density_error, log_sigmoid
 from .results import AccuracyError, IntegralResult
 
 __all__ = ["DiscriminatorView", "criterion", "read_discriminator", "value_function"]
@@ -237,8 +237,8 @@ def value_function(d: Callable, p_data: DensityLike, p_g: DensityLike, logits: b
         with np.errstate(invalid="ignore"):
             a = np.where(p_zero, 0.0, p * log_d)
             b = np.where(q_zero, 0.0, q * log_1md)
-            dp_ = np.where(p_zero, 0.0, 4 * dp.eps * (np.abs(lp) + 1))
-            dq_ = np.where(q_zero, 0.0, 4 * dq.eps * (np.abs(lq) + 1))
+            dp_ = np.where(p_zero, 0.0, log_density_error(lp, dp.eps))
+            dq_ = np.where(q_zero, 0.0, log_density_error(lq, dq.eps))
             noise = (np.abs(a) * (dp_ + 8 * _EPS64) + np.where(p_zero, 0.0, p * err_d)
                      + np.abs(b) * (dq_ + 8 * _EPS64) + np.where(q_zero, 0.0, q * err_1md))
         out = (a + b, np.where(np.isfinite(noise), noise, 0.0))

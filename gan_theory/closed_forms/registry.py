@@ -69,7 +69,7 @@ def closed_form(quantity: str, p: object, q: object) -> tuple | None:
 def check_closed_tolerance(value, error, atol: float, rtol: float, label: str) -> None:
     """Raise :class:`~gan_theory.AccuracyError` unless ``error <= max(atol, rtol |value|)``.
 
-    The rule the quadrature meets (see :func:`gan_theory.quadrature.integrate`), applied to a
+    The rule the quadrature meets (see :func:`gan_theory.integrate.integrate`), applied to a
     closed form's error bound, element by element for a batch. An exact infinity (error 0)
     meets any tolerance.
     """

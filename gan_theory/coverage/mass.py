@@ -12,6 +12,7 @@ import numpy as np
 from ..checks import check_int, check_real
 from ..densities import Density, DensityLike, as_density
 from ..integrate import EXTENT, RESOLUTION, AxisMap, Domain, integrate, split_cells
+from ..logspace import log_density_error
 from ..results import AccuracyError
 from .modes import _EPS, TargetModes, _check_modes, _whiten
 from .samples import _reverse_kl, mode_coverage
@@ -201,7 +202,7 @@ def mode_mass(p_g: DensityLike, modes: TargetModes, *, radius: float = 3.0, capt
         val = np.exp(lp) * jac
         with np.errstate(invalid="ignore", over="ignore"):
             grad = (np.sqrt(2 * np.maximum(log_peak - lp, 0.0)) + 1.0) / s_min
-            noise = val * (4 * dp.eps * (np.abs(lp) + 1) + 16 * _EPS + dx[own] * grad)
+            noise = val * (log_density_error(lp, dp.eps) + 16 * _EPS + dx[own] * grad)
         noise = np.where(val > 0, noise, 0.0)
         out = (val[:, None], noise[:, None])
         cols = [x[:, j, None] - b[None, :] for j, b in enumerate(breaks) if b.size]

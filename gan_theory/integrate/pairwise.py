@@ -89,7 +89,7 @@ def pair_integral(p: PairDensity, q: PairDensity, terms: Terms, *, atol: float |
         its own; other batches share the union of the cells their elements need.
     terms : callable
         ``terms(x, lp, lq) -> (value, noise)`` or ``(value, noise, kink)``, vectorised over
-        points (and broadcasting over a batch; see :func:`gan_theory.quadrature.integrate`).
+        points (and broadcasting over a batch; see :func:`gan_theory.integrate.integrate`).
     atol, rtol : float or None
         Tolerance on the result (``None``: :data:`DEFAULT_TOLERANCES`).
     label : str
