@@ -393,6 +393,13 @@ for _entry in [
 ]:
     register_family(_entry)
 
+# The combinators: their facts come from their parts (:mod:`.fast`, :mod:`.hints`,
+# :mod:`.sampling`, :mod:`.torchconv`); listed so that the table's self-test walks them too.
+register_family(Family(td.MixtureSameFamily, examples=lambda: [td.MixtureSameFamily(
+    td.Categorical(probs=torch.tensor([0.3, 0.7], dtype=_F64)), td.Normal(*_t([-2.0, 1.5], [0.5, 1.0])))]))
+register_family(Family(td.Independent, examples=lambda: [td.Independent(td.Normal(*_t([0.0, 1.0], [1.0, 0.5])), 1),
+                                                         td.Independent(td.Uniform(*_t([0.0, -1.0], [1.0, 2.0])), 1)]))
+
 #: The generic entry: any other ``torch.distributions`` class (torch's ``log_prob``; hints from
 #: the mean and standard deviation, the quantile function or samples; sampling through the
 #: inverse CDF or the forked global generator; rebuilt from ``arg_constraints``).
