@@ -52,8 +52,10 @@ def test_a_mixture_changed_in_place_is_read_again():
     p, q = mix([0.5, 0.5]), normal(0.0, 1.0)
     gt.jsd(p, q)
     with torch.no_grad():
-        p.component_distribution.loc[0] = -3.0  # a nested distribution's tensor, in place
+        # a nested distribution's tensor, in place (the scale: the NumPy view shares the
+        # tensor's memory, but the normalising constant made from it would be stale)
+        p.component_distribution.scale[0] = 0.2
     fresh = mix([0.5, 0.5])
     with torch.no_grad():
-        fresh.component_distribution.loc[0] = -3.0
+        fresh.component_distribution.scale[0] = 0.2
     assert gt.jsd(p, q).value == gt.jsd(fresh, q).value
