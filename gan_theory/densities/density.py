@@ -93,26 +93,29 @@ class Density:
         self._checked = checked
         self.normalised = checked
         self._dist: td.Distribution | None = None
-        self._landmarks: tuple[Hints, Landmarks] | None = None
-        self._verify_mass: bool | None = None
+        #: Facts derived from the hints, made once and shared with :meth:`renamed` copies (keyed
+        #: by the hints object they were made from).
+        self.facts: dict[str, tuple] = {}
 
     @property
     def landmarks(self) -> Landmarks:
         """:attr:`hints` as the integrator's :class:`~gan_theory.integrate.Landmarks` (made once)."""
-        if self._landmarks is None or self._landmarks[0] is not self.hints:
-            self._landmarks = (self.hints, to_landmarks(self.hints))
-        return self._landmarks[1]
+        hit = self.facts.get("landmarks")
+        if hit is None or hit[0] is not self.hints:
+            hit = self.facts["landmarks"] = (self.hints, to_landmarks(self.hints))
+        return hit[1]
 
     @property
     def verify_mass(self) -> bool:
         """Whether a 2-D integral should integrate this density's mass even though it is known
         to be normalised: a Gaussian ridge thin across a direction at an angle to the axes
         (:func:`gan_theory.densities.oblique`), which a product of per-axis cells can miss."""
-        if self._verify_mass is None:
+        hit = self.facts.get("verify_mass")
+        if hit is None or hit[0] is not self.hints:
             from .recentre import oblique
 
-            self._verify_mass = bool(self.dim == 2 and oblique(self))
-        return self._verify_mass
+            hit = self.facts["verify_mass"] = (self.hints, bool(self.dim == 2 and oblique(self)))
+        return hit[1]
 
     @property
     def dist(self) -> td.Distribution | None:

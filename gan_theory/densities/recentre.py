@@ -155,14 +155,12 @@ def recentre(p: Density, q: Density, batch: int | None = None) -> tuple[Density,
 def _near_zero(d: Density) -> bool:
     """Whether every mode of ``d`` lies within :data:`FAR` of its scales of 0 (plain Python on
     these few numbers; kept on the density, whose hints do not change)."""
-    key = (id(d.hints), "near_zero")
-    hit = d.__dict__.get("_near_zero")
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    h = d.hints
-    near = all(abs(c) <= FAR * s for c, s in zip(h.centers.ravel().tolist(), h.scales.ravel().tolist()))
-    d.__dict__["_near_zero"] = (key, near)
-    return near
+    hit = d.facts.get("near_zero")
+    if hit is None or hit[0] is not d.hints:
+        h = d.hints
+        near = all(abs(c) <= FAR * s for c, s in zip(h.centers.ravel().tolist(), h.scales.ravel().tolist()))
+        hit = d.facts["near_zero"] = (h, near)
+    return hit[1]
 
 
 def recentred(p: Density, q: Density) -> tuple[Density, Density]:
