@@ -199,12 +199,14 @@ def _signature(dist: td.Distribution) -> list:
     flattened into one list."""
     out = []
     stack = [dist]
+    tensor, parameter, distribution = torch.Tensor, torch.nn.Parameter, td.Distribution
     while stack:
         for v in stack.pop().__dict__.values():
-            if isinstance(v, torch.Tensor):
+            t = type(v)
+            if t is tensor or t is parameter or (t is not torch.Size and isinstance(v, tensor)):
                 out.append(id(v))
                 out.append(v._version)
-            elif isinstance(v, td.Distribution):
+            elif t is not torch.Size and isinstance(v, distribution):
                 stack.append(v)
     return out
 
