@@ -37,9 +37,10 @@ def _kl_normal_mp(mp_: float, sp: float, mq: float, sq: float) -> mpmath.mpf:
 def _chi2_normal_mp(mp_: float, sp: float, mq: float, sq: float) -> mpmath.mpf:
     """Pearson chi^2(N(mp, sp^2) || N(mq, sq^2)), in mpmath:
     sq^2 / (sp sqrt(2 sq^2 - sp^2)) e^{(mp - mq)^2 / (2 sq^2 - sp^2)} - 1."""
-    mp_, sp, mq, sq = (mpmath.mpf(v) for v in (mp_, sp, mq, sq))
-    c = 2 * sq ** 2 - sp ** 2
-    return sq ** 2 / (sp * mpmath.sqrt(c)) * mpmath.exp((mp_ - mq) ** 2 / c) - 1
+    with mpmath.workdps(40):  # whatever another test module left mp.dps at (the - 1 cancels)
+        mp_, sp, mq, sq = (mpmath.mpf(v) for v in (mp_, sp, mq, sq))
+        c = 2 * sq ** 2 - sp ** 2
+        return +(sq ** 2 / (sp * mpmath.sqrt(c)) * mpmath.exp((mp_ - mq) ** 2 / c) - 1)
 
 
 def _within(result, exact) -> bool:
