@@ -48,6 +48,9 @@ class ThroughputPlan:
     repeats: int = 5
     matmul_n: int = 2048
     check_steps: int = 3
+    #: CUDA: the sizes at which the torch.compile form is timed too (each size compiles anew,
+    #: ~30-60 s); the hand-captured graph is timed at every size.
+    compile_sizes: tuple[int, ...] = (64, 1024, 4096)
 
     @classmethod
     def default(cls, device: torch.device, quick: bool) -> ThroughputPlan:
@@ -224,6 +227,8 @@ def run(device: torch.device, plan: ThroughputPlan) -> dict[str, Any]:
     for n in plan.sizes:
         row: dict[str, Any] = {"N": n, "forms": {}}
         for form in forms:
+            if form == "compiled" and n not in plan.compile_sizes:
+                continue
             try:
                 row["forms"][form] = _time_form(n, device, form, plan)
             except Exception as exc:  # a form that fails on this machine is recorded, not fatal
