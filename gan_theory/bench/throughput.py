@@ -50,13 +50,14 @@ class ThroughputPlan:
     check_steps: int = 3
     #: CUDA: the sizes at which the torch.compile form is timed too (each size compiles anew,
     #: ~30-60 s); the hand-captured graph is timed at every size.
-    compile_sizes: tuple[int, ...] = (64, 1024, 4096)
+    compile_sizes: tuple[int, ...] = (1024, 4096)
 
     @classmethod
     def default(cls, device: torch.device, quick: bool) -> ThroughputPlan:
         if device.type == "cuda":
             sizes = (1, 8, 64, 256, 1024, 4096)
-            return cls(sizes, loop_members=16, repeat_seconds=0.2 if quick else 0.5, repeats=5, matmul_n=8192)
+            return cls(sizes, loop_members=16, repeat_seconds=0.2 if quick else 0.3, repeats=5, matmul_n=8192,
+                       compile_sizes=(1024, 4096))
         if quick:
             return cls((1, 8, 64), loop_members=16, repeat_seconds=0.4, repeats=5)
         return cls((1, 8, 64, 256, 1024), loop_members=64, repeat_seconds=1.0, repeats=5)
