@@ -7,8 +7,8 @@
 # scipy, matplotlib, tqdm, pytest, hypothesis, mpmath, sympy); installs nothing. Writes into
 # OUTPUT_DIR: pytest_gpu.txt, the suites' JSON and PNG files, their logs, results.md (the README
 # section) and env.txt. Each step has its own time limit, so the whole run stays under 8 minutes
-# on one H100/H200 (limits: tests 120 s, throughput 200 s, convergence --quick 100 s,
-# integrators --quick 40 s: 460 s at most); a step that fails or runs out of time is reported and the next
+# on one H100/H200 (limits: tests 150 s, throughput 180 s, convergence --quick 100 s,
+# integrators --quick 40 s: 470 s at most); a step that fails or runs out of time is reported and the next
 # one still runs. Exit status: 0 if every step succeeded, 1 otherwise.
 set -u
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -44,9 +44,9 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to OUTPUT_D
 } > "$out/env.txt" 2>&1
 cat "$out/env.txt"
 
-step pytest_gpu 120 "$PY" -m pytest -m gpu -q -p no:cacheprovider -o addopts="" tests
+step pytest_gpu 150 "$PY" -m pytest -m gpu -q -p no:cacheprovider -o addopts="" tests
 cp "$out/pytest_gpu.log" "$out/pytest_gpu.txt" 2>/dev/null
-step bench_throughput 200 "$PY" -m gan_theory bench --suite throughput --device cuda --out "$out"
+step bench_throughput 180 "$PY" -m gan_theory bench --suite throughput --device cuda --out "$out"
 step bench_convergence 100 "$PY" -m gan_theory bench --suite convergence --device cuda --quick --out "$out"
 step bench_integrators 40 "$PY" -m gan_theory bench --suite integrators --device cuda --quick --out "$out"
 "$PY" -m gan_theory.bench.report "$out"/*_cuda.json > "$out/results.md" 2>/dev/null || status=1

@@ -83,3 +83,15 @@ def test_two_d_and_smooth_networks_keep_the_root_finding_path():
     ds = MemberDiscriminator(smooth.member(0), 1)
     p1 = as_density("gaussian")
     assert with_kinks_as_breaks(ds, p1) == (ds, p1)
+
+
+@pytest.mark.parametrize("sizes, activation, gain", NETS)
+def test_piecewise_logits_equal_the_forward_pass(sizes, activation, gain):
+    # The metrics read the network from its affine pieces; the forward pass (float64) is the
+    # independent reference: equal to rounding, relative to the size of the hidden activations.
+    d = _member(sizes, activation, gain, 5)
+    x = np.concatenate([np.linspace(-30, 30, 20_001), [-1e6, 1e6], d.kink_points()])
+    fwd = d.logits(torch.from_numpy(x)).numpy()
+    pw = d.piecewise_logits(torch.from_numpy(x)).numpy()
+    scale = 1.0 + np.abs(d.kinks(x)).max(axis=1) * gain ** 2 * max(sizes)
+    assert np.all(np.abs(pw - fwd) <= 1e-12 * scale)

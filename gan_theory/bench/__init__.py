@@ -19,7 +19,6 @@ from typing import Any
 import torch
 
 from ._common import environment, write_json
-from .report import markdown
 
 __all__ = ["SUITES", "markdown", "parse_suites", "run", "run_suite"]
 
@@ -40,6 +39,13 @@ def parse_suites(text: str | None, name: str = "suite") -> tuple[str, ...]:
         raise ValueError(f"{name}: unknown suite(s) {', '.join(map(repr, unknown))}; expected some of "
                          f"{', '.join(SUITES)}")
     return tuple(dict.fromkeys(names))
+
+
+def markdown(paths) -> str:
+    """The README's results section from result files (:func:`gan_theory.bench.report.markdown`)."""
+    from .report import markdown as _markdown
+
+    return _markdown(paths)
 
 
 def _module(suite: str):

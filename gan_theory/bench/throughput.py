@@ -90,13 +90,19 @@ def matmul_peak(device: torch.device, n: int, repeats: int = 5) -> dict[str, Any
     res: dict[str, Any] = {"n": n}
     modes = [("fp32", False)] + ([("tf32", True)] if device.type == "cuda" else [])
     for name, tf32 in modes:
-        old = torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = tf32
         try:
-            t = median_time(lambda: torch.mm(a, b, out=out), device, repeats=repeats, number=1 if device.type == "cpu"
-                            else 10, warmup=2)
-        finally:
-            torch.backends.cuda.matmul.allow_tf32 = old
+            old = torch.backends.cuda.matmul.allow_tf32
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+            try:
+                t = median_time(lambda: torch.mm(a, b, out=out), device, repeats=repeats,
+                                number=1 if device.type == "cpu" else 10, warmup=2)
+            finally:
+                torch.backends.cuda.matmul.allow_tf32 = old
+        except Exception as exc:  # a precision setting this torch refuses: recorded (fp32 must work)
+            if name == "fp32":
+                raise
+            res[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
         res[name] = {"flops_per_s": flops / t["median_s"], **t}
     return res
 
@@ -251,7 +257,7 @@ def run(device: torch.device, plan: ThroughputPlan) -> dict[str, Any]:
         row["ratio_to_loop"] = rate / row["loop"]["gan_steps_per_s"]
         row["flops_per_s"] = rate * flops
         row["fraction_of_peak_fp32"] = row["flops_per_s"] / peak["fp32"]["flops_per_s"]
-        if "tf32" in peak:
+        if "flops_per_s" in peak.get("tf32", {}):
             row["fraction_of_peak_tf32"] = row["flops_per_s"] / peak["tf32"]["flops_per_s"]
         rows.append(row)
     return {"suite": "throughput", "architecture": ARCH, "batch": BATCH, "flops_per_gan_step": flops,

@@ -90,6 +90,7 @@ class MemberDiscriminator:
     def __init__(self, net: EnsembleMLP, dim: int) -> None:
         self.net, self.dim = net, dim
         self.kinks = self._kinks if net.piecewise_linear else None
+        self._pieces_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def kink_points(self) -> np.ndarray:
         """Every kink of a 1-D piecewise-linear network, computed from its weights (sorted).
@@ -111,6 +112,13 @@ class MemberDiscriminator:
         ValueError
             For a 2-D network (its kinks are lines) or a smooth activation (no kinks).
         """
+        return self._pieces()[0]
+
+    def _pieces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(kinks, slope, intercept)``: the kinks (:meth:`kink_points`) and, on each of the
+        ``len(kinks) + 1`` regions they bound, the logit as ``slope x + intercept``."""
+        if self._pieces_cache is not None:
+            return self._pieces_cache
         net = self.net
         if self.dim != 1 or not net.piecewise_linear:
             raise ValueError(f"kink_points: needs a 1-D piecewise-linear network, got a {self.dim}-D "
@@ -121,7 +129,9 @@ class MemberDiscriminator:
         with np.errstate(divide="ignore", invalid="ignore"):
             first = -bs[0] / ws[0][0]
         kinks = np.unique(first[np.isfinite(first)])
-        for depth in range(1, len(ws) - 1):
+
+        def affine(kinks: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            """Layer ``depth``'s pre-activations as ``A x + c`` on each region between ``kinks``."""
             lo = np.concatenate(([-np.inf], kinks))
             hi = np.concatenate((kinks, [np.inf]))
             inside = np.zeros(kinks.size + 1)  # a point inside each region
@@ -134,16 +144,32 @@ class MemberDiscriminator:
             for k in range(1, depth + 1):
                 s = np.where(slope * inside[:, None] + icept > 0, 1.0, neg)
                 slope, icept = (s * slope) @ ws[k], (s * icept) @ ws[k] + bs[k]
+            return lo, hi, slope, icept
+
+        for depth in range(1, len(ws) - 1):
+            lo, hi, slope, icept = affine(kinks, depth)
             with np.errstate(divide="ignore", invalid="ignore"):
                 zeros = -icept / slope
             keep = np.isfinite(zeros) & (zeros > lo[:, None]) & (zeros < hi[:, None])
             kinks = np.unique(np.concatenate((kinks, zeros[keep])))
-        return kinks
+        _, _, slope, icept = affine(kinks, len(ws) - 1)
+        self._pieces_cache = (kinks, slope[:, 0].copy(), icept[:, 0].copy())
+        return self._pieces_cache
+
+    def piecewise_logits(self, x) -> torch.Tensor:
+        """The logits of a 1-D piecewise-linear network from its pieces (:meth:`_pieces`):
+        ``slope_r x + intercept_r`` on the region ``r`` holding ``x``; the same function as
+        :meth:`logits`, to rounding, at a cost that does not grow with the width."""
+        kinks, slope, icept = self._pieces()
+        x = torch.as_tensor(x, dtype=_F64)
+        flat = x.detach().cpu().numpy().reshape(-1)
+        r = np.searchsorted(kinks, flat, side="right")
+        return torch.from_numpy(slope[r] * flat + icept[r]).reshape(x.shape)
 
     def between_kinks(self) -> _Smooth:
-        """This discriminator without its ``kinks`` indicator: for an integrand whose
-        quadrature already has every kink as a break point (:meth:`kink_points`), so that the
-        cells are not searched for kinks again."""
+        """This discriminator without its ``kinks`` indicator and evaluated from its affine
+        pieces: for an integrand whose quadrature already has every kink as a break point
+        (:meth:`kink_points`), so that the cells are not searched for kinks again."""
         return _Smooth(self)
 
     def _kinks(self, x) -> np.ndarray:
@@ -163,13 +189,14 @@ class MemberDiscriminator:
 
 
 class _Smooth:
-    """A :class:`MemberDiscriminator` read through its logits, without a kink indicator."""
+    """A 1-D piecewise-linear :class:`MemberDiscriminator` read through its pieces
+    (:meth:`MemberDiscriminator.piecewise_logits`), without a kink indicator."""
 
     def __init__(self, d: MemberDiscriminator) -> None:
         self._d = d
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self._d.logits(x)
+        return self._d.piecewise_logits(x)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self._d(x)
