@@ -183,3 +183,24 @@ def test_integrators_suite_errors_against_mpmath(tmp_path):
             assert r["error"] < 1e-8
     assert p["batch"]["ours_error_bound_holds"] and p["batch"]["size"] == 3
     assert set(p["speedups_at_equal_accuracy"]) == methods - {"ours"}
+
+
+def test_integrators_without_mpmath_record_why(tmp_path, monkeypatch):
+    # mpmath is a test extra, not a dependency: without it the suite still runs, with ours at a
+    # tight tolerance as the reference (its value must still be the 30-digit mpmath one, 1e-15)
+    # and the mpmath rows skipped with a reason.
+    import sys
+
+    import mpmath
+
+    with mpmath.workdps(30):
+        ref = float(mpmath.quad(lambda x: (mpmath.npdf(x, 0, 1) * mpmath.log(2 * mpmath.npdf(x, 0, 1) / (
+            mpmath.npdf(x, 0, 1) + mpmath.npdf(x, 1, 1.5))) + mpmath.npdf(x, 1, 1.5) * mpmath.log(
+            2 * mpmath.npdf(x, 1, 1.5) / (mpmath.npdf(x, 0, 1) + mpmath.npdf(x, 1, 1.5)))) / 2,
+            [-mpmath.inf, 0, 1, mpmath.inf]))
+    monkeypatch.setitem(sys.modules, "mpmath", None)  # import mpmath now raises ImportError
+    plan = IntegratorPlan(tolerances=(1e-8,), batch=3, repeats=1, problems=("normal_pair",), dblquad=False)
+    run_suite("integrators", CPU, tmp_path, plan=plan, plot=False)
+    (p,) = _strict(tmp_path / "integrators_cpu.json")["problems"]
+    assert "mpmath" in p["skipped"] and "mpmath" not in {r["method"] for r in p["rows"]}
+    assert p["reference"] == pytest.approx(ref, rel=0, abs=1e-15)
