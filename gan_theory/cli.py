@@ -354,6 +354,15 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import parse_suites, run
+    from .training.device import resolve_device
+
+    suites = parse_suites(args.suite, "--suite")
+    device = resolve_device(args.device, "--device")
+    return run(suites, device=device, quick=args.quick, out=_out_dir("--out", args.out))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gan-theory",
@@ -386,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
     _train_options(p_train)
     p_train.set_defaults(func=_train)
+    p_bench = sub.add_parser("bench", help="benchmarks: throughput, convergence, integrators (JSON and plots)")
+    p_bench.add_argument("--suite", help="comma-separated suites (default: all): throughput,convergence,integrators")
+    p_bench.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    p_bench.add_argument("--quick", action="store_true", help="small sizes: each suite in under 3 minutes on 2 cores")
+    p_bench.add_argument("--out", default="bench-results", help="output directory (default: bench-results)")
+    p_bench.set_defaults(func=_bench)
     return parser
 
 

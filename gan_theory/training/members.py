@@ -90,6 +90,87 @@ class MemberDiscriminator:
     def __init__(self, net: EnsembleMLP, dim: int) -> None:
         self.net, self.dim = net, dim
         self.kinks = self._kinks if net.piecewise_linear else None
+        self._pieces_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def kink_points(self) -> np.ndarray:
+        """Every kink of a 1-D piecewise-linear network, computed from its weights (sorted).
+
+        The network is ``l(x) = a_L(x)`` with ``a_1(x) = x w_1 + b_1`` and
+        ``a_k(x) = act(a_{k-1}(x)) W_k + b_k``; ``act`` is linear with slope ``s`` on each side
+        of 0 (1 and 0.2 for LeakyReLU, 1 and 0 for ReLU). It is not smooth only where a hidden
+        pre-activation changes sign. The first layer's units change sign at ``x = -b/w``. Between
+        consecutive kinks found so far every unit's slope ``s`` is fixed (read at a point inside
+        the region), so the next layer's pre-activations are affine there,
+        ``a_k(x) = A x + c`` with ``A = (s A_{k-1}) W_k`` and ``c = (s c_{k-1}) W_k + b_k``, and
+        their zeros ``-c/A`` inside the region are its kinks; layer by layer this finds all of
+        them, exactly up to rounding (a zero computed a few ulps off its true place leaves a
+        sliver of that width where the integrand's slope is off, an error far below any
+        tolerance).
+
+        Raises
+        ------
+        ValueError
+            For a 2-D network (its kinks are lines) or a smooth activation (no kinks).
+        """
+        return self._pieces()[0]
+
+    def _pieces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(kinks, slope, intercept)``: the kinks (:meth:`kink_points`) and, on each of the
+        ``len(kinks) + 1`` regions they bound, the logit as ``slope x + intercept``."""
+        if self._pieces_cache is not None:
+            return self._pieces_cache
+        net = self.net
+        if self.dim != 1 or not net.piecewise_linear:
+            raise ValueError(f"kink_points: needs a 1-D piecewise-linear network, got a {self.dim}-D "
+                             f"{net.activation} network")
+        neg = 0.2 if net.activation == "leaky_relu" else 0.0
+        ws = [layer.weight[0].detach().to("cpu", _F64).numpy() for layer in net.layers]
+        bs = [layer.bias[0, 0].detach().to("cpu", _F64).numpy() for layer in net.layers]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            first = -bs[0] / ws[0][0]
+        kinks = np.unique(first[np.isfinite(first)])
+
+        def affine(kinks: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            """Layer ``depth``'s pre-activations as ``A x + c`` on each region between ``kinks``."""
+            lo = np.concatenate(([-np.inf], kinks))
+            hi = np.concatenate((kinks, [np.inf]))
+            inside = np.zeros(kinks.size + 1)  # a point inside each region
+            if kinks.size:
+                inside[0] = kinks[0] - (1.0 + abs(kinks[0]))
+                inside[-1] = kinks[-1] + (1.0 + abs(kinks[-1]))
+                inside[1:-1] = 0.5 * kinks[:-1] + 0.5 * kinks[1:]
+            slope = np.broadcast_to(ws[0][0], (inside.size, ws[0].shape[1]))
+            icept = np.broadcast_to(bs[0], slope.shape)
+            for k in range(1, depth + 1):
+                s = np.where(slope * inside[:, None] + icept > 0, 1.0, neg)
+                slope, icept = (s * slope) @ ws[k], (s * icept) @ ws[k] + bs[k]
+            return lo, hi, slope, icept
+
+        for depth in range(1, len(ws) - 1):
+            lo, hi, slope, icept = affine(kinks, depth)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                zeros = -icept / slope
+            keep = np.isfinite(zeros) & (zeros > lo[:, None]) & (zeros < hi[:, None])
+            kinks = np.unique(np.concatenate((kinks, zeros[keep])))
+        _, _, slope, icept = affine(kinks, len(ws) - 1)
+        self._pieces_cache = (kinks, slope[:, 0].copy(), icept[:, 0].copy())
+        return self._pieces_cache
+
+    def piecewise_logits(self, x) -> torch.Tensor:
+        """The logits of a 1-D piecewise-linear network from its pieces (:meth:`_pieces`):
+        ``slope_r x + intercept_r`` on the region ``r`` holding ``x``; the same function as
+        :meth:`logits`, to rounding, at a cost that does not grow with the width."""
+        kinks, slope, icept = self._pieces()
+        x = torch.as_tensor(x, dtype=_F64)
+        flat = x.detach().cpu().numpy().reshape(-1)
+        r = np.searchsorted(kinks, flat, side="right")
+        return torch.from_numpy(slope[r] * flat + icept[r]).reshape(x.shape)
+
+    def between_kinks(self) -> _Smooth:
+        """This discriminator without its ``kinks`` indicator and evaluated from its affine
+        pieces: for an integrand whose quadrature already has every kink as a break point
+        (:meth:`kink_points`), so that the cells are not searched for kinks again."""
+        return _Smooth(self)
 
     def _kinks(self, x) -> np.ndarray:
         x = torch.as_tensor(x, dtype=_F64)
@@ -105,6 +186,20 @@ class MemberDiscriminator:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(x))
+
+
+class _Smooth:
+    """A 1-D piecewise-linear :class:`MemberDiscriminator` read through its pieces
+    (:meth:`MemberDiscriminator.piecewise_logits`), without a kink indicator."""
+
+    def __init__(self, d: MemberDiscriminator) -> None:
+        self._d = d
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self._d.piecewise_logits(x)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self._d(x)
 
 
 @dataclass(frozen=True)

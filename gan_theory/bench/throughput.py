@@ -1,0 +1,294 @@
+"""Suite ``throughput``: the batched ensemble trainer against a Python loop over separate models.
+
+Both sides train the same GANs: generator MLP 1 -> 64 -> 64 -> 1 (SiLU), discriminator MLP
+1 -> 64 -> 64 -> 1 (LeakyReLU 0.2), batch 256, Adam (betas 0.5, 0.999, lr 1e-3), one
+discriminator step and one non-saturating generator step per iteration, on the two-mode
+mixture. Every member draws its data and noise from its own ``torch.Generator``, in the same
+order on both sides, and the loop's models start from the batched members' weights, so that
+both compute the same numbers (:func:`loop_trainer`; the tests compare them).
+
+* ``batched``: :meth:`gan_theory.training.trainer.EnsembleTrainer.step`.
+* ``loop``: ``torch.nn.Sequential`` pairs with their own ``torch.optim.Adam``, stepped one
+  after the other. Its time grows linearly with N, so for large N it is timed on its first
+  ``loop_members`` models and scaled (recorded as ``loop.members_timed``).
+
+Throughput is GAN steps per second summed over members. The roofline fraction divides the
+batched step's achieved FLOP/s (:func:`gan_step_flops`, matmul FLOPs) by the matmul peak
+measured in the same run (:func:`matmul_peak`). On CUDA the step is timed in three forms:
+eager, ``torch.compile(mode="reduce-overhead")`` (CUDA graphs, via ``TrainConfig.compile``)
+and a step captured by hand in a CUDA graph (:mod:`gan_theory.bench.cuda_graph`); each form
+is also checked against eager (largest parameter difference after a few steps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ._common import median_time
+
+__all__ = ["ARCH", "ThroughputPlan", "gan_step_flops", "loop_trainer", "make_trainer", "matmul_peak", "run"]
+
+BATCH = 256
+HIDDEN = (64, 64)
+ARCH = "G 1-64-64-1 SiLU, D 1-64-64-1 LeakyReLU(0.2), batch 256, Adam(lr 1e-3, betas 0.5, 0.999), non-saturating"
+
+
+@dataclass(frozen=True)
+class ThroughputPlan:
+    """What the suite measures: ensemble sizes, the loop's largest timed size, seconds per
+    repeat and repeats, the matmul size."""
+
+    sizes: tuple[int, ...]
+    loop_members: int = 64
+    repeat_seconds: float = 0.5
+    repeats: int = 5
+    matmul_n: int = 2048
+    check_steps: int = 3
+    #: CUDA: the sizes at which the torch.compile form is timed too (each size compiles anew,
+    #: ~30-60 s); the hand-captured graph is timed at every size.
+    compile_sizes: tuple[int, ...] = (1024, 4096)
+
+    @classmethod
+    def default(cls, device: torch.device, quick: bool) -> ThroughputPlan:
+        if device.type == "cuda":
+            sizes = (1, 8, 64, 256, 1024, 4096)
+            return cls(sizes, loop_members=16, repeat_seconds=0.2 if quick else 0.3, repeats=5, matmul_n=8192,
+                       compile_sizes=(1024, 4096))
+        if quick:
+            return cls((1, 8, 64), loop_members=16, repeat_seconds=0.4, repeats=5)
+        return cls((1, 8, 64, 256, 1024), loop_members=64, repeat_seconds=1.0, repeats=5)
+
+
+def _macs(sizes: Sequence[int]) -> int:
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def gan_step_flops(batch: int = BATCH, g_sizes: Sequence[int] = (1, *HIDDEN, 1),
+                   d_sizes: Sequence[int] = (1, *HIDDEN, 1)) -> int:
+    """Matmul FLOPs of one GAN step of one member (2 FLOPs per multiply-add).
+
+    With ``M_g``, ``M_d`` the multiply-adds of one sample's forward pass: the discriminator step
+    runs G forward on the fake batch (``M_g``), D forward on real and fake (``2 M_d``) and D
+    backward on both (weights and inputs, ``4 M_d``); the generator step runs G forward
+    (``M_g``), D forward (``M_d``), D backward to its input (``M_d``) and G backward (``2 M_g``):
+
+    .. math::  F = 2 B (4 M_g + 8 M_d).
+    """
+    return 2 * batch * (4 * _macs(g_sizes) + 8 * _macs(d_sizes))
+
+
+def matmul_peak(device: torch.device, n: int, repeats: int = 5) -> dict[str, Any]:
+    """FLOP/s of an ``n x n`` float32 matmul (median of ``repeats``); on CUDA also with TF32."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    out = torch.empty(n, n, device=device)
+    flops = 2.0 * n ** 3
+    res: dict[str, Any] = {"n": n}
+    modes = [("fp32", False)] + ([("tf32", True)] if device.type == "cuda" else [])
+    for name, tf32 in modes:
+        try:
+            old = torch.backends.cuda.matmul.allow_tf32
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+            try:
+                t = median_time(lambda: torch.mm(a, b, out=out), device, repeats=repeats,
+                                number=1 if device.type == "cpu" else 10, warmup=2)
+            finally:
+                torch.backends.cuda.matmul.allow_tf32 = old
+        except Exception as exc:  # a precision setting this torch refuses: recorded (fp32 must work)
+            if name == "fp32":
+                raise
+            res[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        res[name] = {"flops_per_s": flops / t["median_s"], **t}
+    return res
+
+
+def make_trainer(n: int, device: torch.device, compile: bool | str = False, seed: int = 0):
+    """The batched trainer of the suite (``n`` members)."""
+    from .. import toys
+    from ..training.config import TrainConfig
+    from ..training.trainer import EnsembleTrainer
+
+    cfg = TrainConfig(generator="mlp", discriminator="mlp", ensemble=n, batch_size=BATCH, steps=10 ** 9,
+                      device=str(device), g_hidden=HIDDEN, d_hidden=HIDDEN, lr_g=1e-3, lr_d=1e-3,
+                      log_every=10 ** 9, compile=compile, seed=seed)
+    return EnsembleTrainer(toys.mixture2(), cfg)
+
+
+def _sequential(net, i: int, act: torch.nn.Module, device: torch.device) -> torch.nn.Sequential:
+    """Member ``i`` of an ensemble MLP as a ``torch.nn.Sequential`` (``Linear.weight`` is the
+    transpose of the ensemble's (in, out) weight)."""
+    mods: list[torch.nn.Module] = []
+    for k, layer in enumerate(net.layers):
+        lin = torch.nn.Linear(layer.in_features, layer.out_features).to(device)
+        with torch.no_grad():
+            lin.weight.copy_(layer.weight[i].T)
+            lin.bias.copy_(layer.bias[i, 0])
+        mods.append(lin)
+        if k < len(net.layers) - 1:
+            mods.append(act)
+    return torch.nn.Sequential(*mods)
+
+
+def loop_trainer(trainer, members: int | None = None):
+    """A Python loop over separately built models, starting from ``trainer``'s members (the
+    first ``members`` of them, their weights now) and drawing from copies of their generators
+    (in their current state): one call is one GAN step of each, the same computation as
+    ``trainer.step()``.
+
+    Returns ``(iteration, models)`` with ``models`` a list of ``(generator, discriminator)``.
+    """
+    from ..training.losses import softplus
+
+    cfg, device = trainer.config, trainer.device
+    n = trainer.n_members if members is None else min(members, trainer.n_members)
+    sample = trainer.sample_data
+    rngs = []  # the members' generators in their current state (initialisation drew from them)
+    for g in trainer.rngs[:n]:
+        rngs.append(torch.Generator())
+        rngs[-1].set_state(g.get_state())
+    models = []
+    for i in range(n):
+        chunk = next(c for c in trainer.chunks if c.start <= i < c.start + c.size)
+        j = i - chunk.start
+        g = _sequential(chunk.generator.net, j, torch.nn.SiLU(), device)
+        d = _sequential(chunk.discriminator, j, torch.nn.LeakyReLU(0.2), device)
+        models.append((g, d))
+    opts = [(torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas),
+             torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)) for g, d in models]
+    b = cfg.batch_size
+
+    def iteration() -> None:
+        for (g, d), (opt_g, opt_d), rng in zip(models, opts, rngs):
+            real = sample(b, rng).reshape(b, 1).to(device, torch.float32)
+            z = torch.randn(b, 1, generator=rng, dtype=torch.float32).to(device)
+            with torch.no_grad():
+                fake = g(z)
+            loss_d = softplus(-d(real)).mean() + softplus(d(fake)).mean()
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
+            z = torch.randn(b, 1, generator=rng, dtype=torch.float32).to(device)
+            loss_g = softplus(-d(g(z))).mean()
+            opt_g.zero_grad()
+            loss_g.backward()
+            opt_g.step()
+
+    return iteration, models
+
+
+def _number(fn, device: torch.device, seconds: float) -> int:
+    """Calls per repeat so that a repeat lasts about ``seconds`` (from one timed call)."""
+    t = median_time(fn, device, repeats=1, number=1, warmup=0)["median_s"]
+    return max(1, int(seconds / max(t, 1e-6)))
+
+
+def max_param_difference(a, b) -> float:
+    """Largest absolute difference between the parameters of two trainers (same sizes)."""
+    worst = 0.0
+    for ca, cb in zip(a.chunks, b.chunks):
+        for pa, pb in zip(ca.parameters(), cb.parameters()):
+            worst = max(worst, float((pa.detach() - pb.detach()).abs().max()))
+    return worst
+
+
+def _time_form(n: int, device: torch.device, form: str, plan: ThroughputPlan) -> dict[str, Any]:
+    """GAN steps per second of one form of the batched step, and its largest parameter
+    difference from eager after ``plan.check_steps`` steps from the same start."""
+    if form == "eager":
+        tr = make_trainer(n, device)
+        step = tr.step
+    elif form == "compiled":
+        tr = make_trainer(n, device, compile="reduce-overhead")
+        step = tr.step
+    else:
+        from .cuda_graph import CapturedStep
+
+        tr = make_trainer(n, device)
+        step = CapturedStep(tr)
+    out: dict[str, Any] = {}
+    if form != "eager":
+        ref = make_trainer(n, device)
+        for _ in range(plan.check_steps):
+            ref.step()
+            step()
+        out["max_param_diff_vs_eager"] = max_param_difference(tr, ref)
+    for _ in range(2):  # warm-up (compilation, graph capture, allocator)
+        step()
+    t = median_time(step, device, repeats=plan.repeats, number=_number(step, device, plan.repeat_seconds), warmup=1)
+    out.update(t)
+    out["gan_steps_per_s"] = n / t["median_s"]
+    return out
+
+
+def run(device: torch.device, plan: ThroughputPlan) -> dict[str, Any]:
+    """Measure every size of ``plan``; returns the suite's JSON payload (without environment)."""
+    peak = matmul_peak(device, plan.matmul_n, repeats=plan.repeats)
+    flops = gan_step_flops()
+    rows = []
+    forms = ("eager", "compiled", "captured") if device.type == "cuda" else ("eager",)
+    for n in plan.sizes:
+        row: dict[str, Any] = {"N": n, "forms": {}}
+        for form in forms:
+            if form == "compiled" and n not in plan.compile_sizes:
+                continue
+            try:
+                row["forms"][form] = _time_form(n, device, form, plan)
+            except Exception as exc:  # a form that fails on this machine is recorded, not fatal
+                if form == "eager":
+                    raise
+                row["forms"][form] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+        tr = make_trainer(n, device)
+        iteration, models = loop_trainer(tr, plan.loop_members)
+        m = len(models)
+        iteration()
+        t = median_time(iteration, device, repeats=plan.repeats, number=_number(iteration, device,
+                                                                                 plan.repeat_seconds), warmup=1)
+        row["loop"] = {**t, "members_timed": m, "gan_steps_per_s": m / t["median_s"]}
+        ok = {k: v for k, v in row["forms"].items() if "gan_steps_per_s" in v}
+        best = max(ok, key=lambda k: ok[k]["gan_steps_per_s"])
+        row["best_form"] = best
+        rate = ok[best]["gan_steps_per_s"]
+        row["gan_steps_per_s"] = rate
+        row["ratio_to_loop"] = rate / row["loop"]["gan_steps_per_s"]
+        row["flops_per_s"] = rate * flops
+        row["fraction_of_peak_fp32"] = row["flops_per_s"] / peak["fp32"]["flops_per_s"]
+        if "flops_per_s" in peak.get("tf32", {}):
+            row["fraction_of_peak_tf32"] = row["flops_per_s"] / peak["tf32"]["flops_per_s"]
+        rows.append(row)
+    return {"suite": "throughput", "architecture": ARCH, "batch": BATCH, "flops_per_gan_step": flops,
+            "flops_formula": "2 B (4 M_g + 8 M_d), M = multiply-adds of one forward pass",
+            "matmul_peak": peak, "rows": rows,
+            "cuda_default_step": ("eager (the trainer's default; the choice among eager, reduce-overhead and the "
+                                  "hand-captured graph awaits the GPU run: see best_form per N)")}
+
+
+def plot(payload: dict[str, Any], path) -> None:
+    from ._common import plot_figure
+
+    rows = payload["rows"]
+
+    def draw(axes) -> None:
+        ns = [r["N"] for r in rows]
+        ax = axes[0]
+        forms = sorted({f for r in rows for f, v in r["forms"].items() if "gan_steps_per_s" in v})
+        for f in forms:
+            pts = [(r["N"], r["forms"][f]["gan_steps_per_s"]) for r in rows if "gan_steps_per_s" in r["forms"].get(f, {})]
+            ax.loglog([p[0] for p in pts], [p[1] for p in pts], "o-", label=f"batched ({f})")
+        ax.loglog(ns, [r["loop"]["gan_steps_per_s"] for r in rows], "s--", label="loop")
+        ax.set_xlabel("ensemble size N")
+        ax.set_ylabel("GAN steps / s")
+        ax.legend(fontsize=7)
+        ax.set_title(payload["environment"]["device_name"][:40], fontsize=8)
+        ax = axes[1]
+        ax.semilogx(ns, [r["fraction_of_peak_fp32"] for r in rows], "o-", label="fraction of fp32 matmul peak")
+        ax.semilogx(ns, [r["ratio_to_loop"] / max(r["ratio_to_loop"] for r in rows) for r in rows], "s--",
+                    label="ratio to loop / max")
+        ax.set_xlabel("ensemble size N")
+        ax.legend(fontsize=7)
+
+    plot_figure(path, draw, ncols=2)
