@@ -59,11 +59,11 @@ def criterion_convergence_data(*, quick: bool = False, device: str = "cpu", seed
 
 
 def plot_criterion_convergence(data: ConvergenceData):
-    fig = new_figure(3.9, width=6.4)
+    fig = new_figure(4.4, width=6.4)
     ax = fig.subplots()
     x = np.maximum(data.steps, 0.5)
     names = {"minimax": "minimax: G minimises log(1 - D)", "non_saturating": "non-saturating: G minimises -log D"}
-    inset = ax.inset_axes((0.08, 0.08, 0.36, 0.36))
+    inset = ax.inset_axes((0.6, 0.56, 0.37, 0.34))
     for kind, ls in (("minimax", "-"), ("non_saturating", "--")):
         gap = np.maximum(data.criterion[kind] + gt.LOG4, 1e-16)
         q1, med, q3 = np.percentile(gap, [25, 50, 75], axis=0)
@@ -77,7 +77,7 @@ def plot_criterion_convergence(data: ConvergenceData):
     ax.set_ylabel("C(G) + log 4 = 2 JSD (nats, log scale)")
     n = data.criterion[LOSSES[0]].shape[0]
     ax.set_title(f"Algorithm 1 on {data.target}, spline-flow generator, {n} seeds per loss")
-    ax.legend(loc="upper right", fontsize=8)
+    fig.legend(loc="outside lower center", ncol=1, fontsize=8)
     inset.axhline(-gt.LOG4, color=COLORS["grey"], lw=1.0, ls=":")
     inset.text(x[-1], -gt.LOG4 + 0.02, "-log 4", ha="right", va="bottom", fontsize=7.5)
     inset.set_xscale("log")

@@ -1,7 +1,7 @@
 """``goodfellow_fig1``: the 1-D picture of Goodfellow et al. (2014), Figure 1, from an actual run.
 
 Four moments of one training run on p_data = N(0, 1) with the recommended 1-D generator (a
-spline flow, ``generator="auto"``), started at about N(-2, 0.5^2):
+spline flow, ``generator="auto"``), started at about N(-1.5, 0.6^2):
 
 (a) the initial state; (b) the discriminator trained against the fixed initial generator
 (:func:`gan_theory.fit_discriminator`): D approaches D* = p_data / (p_data + p_g)
@@ -34,7 +34,7 @@ __all__ = ["Fig1Data", "Fig1Panel", "goodfellow_fig1_data", "plot_goodfellow_fig
 #: Run sizes: (generator steps, discriminator-fit steps, minibatch size; None: the recipe's).
 SIZES = {False: (1500, 1000, None), True: (600, 300, 256)}
 DATA = (0.0, 1.0)          # p_data = N(0, 1)
-START = (-2.0, 0.5)        # the generator's initial location and scale (init_loc, init_scale)
+START = (-1.5, 0.6)        # the generator's initial location and scale (init_loc, init_scale)
 
 
 @dataclass(frozen=True)
