@@ -117,8 +117,8 @@ def plot_goodfellow_fig1(data: Fig1Data):
             ax.annotate("", xy=(xi, x_y), xytext=(zi, z_y),
                         arrowprops={"arrowstyle": "-|>", "lw": 0.7, "color": COLORS["generator"],
                                     "shrinkA": 0, "shrinkB": 0, "mutation_scale": 7})
-        ax.text(data.x[0] + 0.1, x_y + 0.03, "x", fontsize=9, va="bottom")
-        ax.text(data.x[0] + 0.1, z_y + 0.03, "z", fontsize=9, va="bottom")
+        ax.text(data.x[-1] - 0.1, x_y - 0.03, "x", fontsize=9, va="top", ha="right", style="italic")
+        ax.text(data.x[-1] - 0.1, z_y + 0.03, "z", fontsize=9, va="bottom", ha="right", style="italic")
         ax.set_title(f"{p.title}\nC(G) + log 4 = {p.gap:.3f}", fontsize=9.5)
         ax.set_ylim(-0.5, 1.05)
         ax.set_xlim(data.x[0], data.x[-1])
