@@ -99,15 +99,20 @@ def test_discriminator_vs_optimal_data():
 
 @pytest.mark.slow
 def test_saturation_data():
-    from gan_theory.plotting.saturation import saturation_data
+    from gan_theory.plotting.saturation import plateau_exit, saturation_data
 
     d = saturation_data(quick=True)
     mm, ns = d.gap["minimax"], d.gap["non_saturating"]
     # 0 <= C(G) + log 4 = 2 JSD <= 2 log 2 (JSD's range in nats), up to the engine's tolerance
     for g in (mm, ns):
         assert np.all(g >= -1e-9) and np.all(g <= 2 * math.log(2) + 1e-9)
-    # claim G5: from a rejected start the non-saturating loss trains faster than the minimax one
-    assert np.median(ns[:, -1]) < np.median(mm[:, -1]) - 0.05
+    # both start on the plateau 2 log 2 (D* rejects every generated sample): the supports are
+    # 8 sd apart, JSD within 1e-3 of log 2
+    assert np.all(mm[:, 0] > 2 * math.log(2) - 2e-3) and np.all(ns[:, 0] > 2 * math.log(2) - 2e-3)
+    # claim G5: from a rejected start the non-saturating loss leaves the plateau first (quick
+    # size, 150 steps: measured at step 94, the minimax runs not at all; full size: 49 and 127)
+    exit_ns, exit_mm = plateau_exit(d.steps, ns), plateau_exit(d.steps, mm)
+    assert exit_ns is not None and (exit_mm is None or exit_ns < exit_mm)
 
 
 @pytest.mark.slow

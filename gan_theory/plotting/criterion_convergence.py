@@ -63,7 +63,7 @@ def plot_criterion_convergence(data: ConvergenceData):
     ax = fig.subplots()
     x = np.maximum(data.steps, 0.5)
     names = {"minimax": "minimax: G minimises log(1 - D)", "non_saturating": "non-saturating: G minimises -log D"}
-    inset = ax.inset_axes((0.6, 0.56, 0.37, 0.34))
+    inset = ax.inset_axes((0.1, 0.1, 0.36, 0.34))
     for kind, ls in (("minimax", "-"), ("non_saturating", "--")):
         gap = np.maximum(data.criterion[kind] + gt.LOG4, 1e-16)
         q1, med, q3 = np.percentile(gap, [25, 50, 75], axis=0)
@@ -79,7 +79,7 @@ def plot_criterion_convergence(data: ConvergenceData):
     ax.set_title(f"Algorithm 1 on {data.target}, spline-flow generator, {n} seeds per loss")
     fig.legend(loc="outside lower center", ncol=1, fontsize=8)
     inset.axhline(-gt.LOG4, color=COLORS["grey"], lw=1.0, ls=":")
-    inset.text(x[-1], -gt.LOG4 + 0.02, "-log 4", ha="right", va="bottom", fontsize=7.5)
+    inset.text(x[0], -gt.LOG4 + 0.02, "-log 4", ha="left", va="bottom", fontsize=7.5)
     inset.set_xscale("log")
     inset.set_title("median C(G), linear", fontsize=7.5)
     inset.tick_params(labelsize=7)

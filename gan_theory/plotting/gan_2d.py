@@ -36,7 +36,7 @@ from .style import COLORS, new_figure
 __all__ = ["Gan2dData", "Gan2dMoment", "Gan2dTarget", "gan_2d_data", "plot_gan_2d"]
 
 #: (generator steps, heatmap points per axis, samples shown).
-SIZES = {False: (1500, 121, 400), True: (250, 61, 200)}
+SIZES = {False: (2500, 121, 400), True: (250, 61, 200)}
 #: Targets: (name, toy parameters, half-width of the box shown). std 0.1: the recipe's targets.
 TARGETS = (("ring", {"k": 8, "std": 0.1}, 3.2), ("grid", {"n": 5, "std": 0.1}, 5.6))
 #: Fraction of the run at each moment shown.

@@ -11,7 +11,10 @@ with respect to l of the trainer's generator losses
 
 Right: C(G) + log 4 (exact engine) of Algorithm 1 runs with either loss (same seeds, recipe
 otherwise) from N(-2, 0.5^2) against p_data = N(2, 0.5^2), where the discriminator quickly
-rejects every generated sample.
+rejects every generated sample: both start on the plateau 2 log 2 (disjoint in effect), and the
+non-saturating run leaves it first. Once off the plateau, where D no longer rejects G, the
+minimax gradient is back and that run may then go faster: the figure shows what happens, the
+legend the step at which each leaves the plateau.
 
 References
 ----------
@@ -30,7 +33,7 @@ import gan_theory as gt
 from .snapshots import F64, logspace_steps, train_observed
 from .style import COLORS, new_figure
 
-__all__ = ["SaturationData", "loss_gradients", "plot_saturation", "saturation_data"]
+__all__ = ["SaturationData", "loss_gradients", "plateau_exit", "plot_saturation", "saturation_data"]
 
 #: (generator steps, members per loss, minibatch size; None: the recipe's).
 SIZES = {False: (500, 3, None), True: (150, 2, 256)}
@@ -47,6 +50,14 @@ class SaturationData:
     steps: np.ndarray
     gap: dict                      # loss -> (members, steps): C(G) + log 4
     seeds: tuple[int, ...]
+
+
+def plateau_exit(steps: np.ndarray, gap: np.ndarray, fraction: float = 0.95) -> int | None:
+    """The first observed step where the median C(G) + log 4 over members falls below
+    ``fraction * 2 log 2`` (it starts at the top, 2 log 2: D* rejects every sample), or None."""
+    med = np.median(gap, axis=0)
+    below = np.nonzero(med < fraction * 2 * np.log(2.0))[0]
+    return int(steps[below[0]]) if below.size else None
 
 
 def loss_gradients(logits: np.ndarray) -> dict[str, np.ndarray]:
@@ -101,8 +112,10 @@ def plot_saturation(data: SaturationData):
         g = data.gap[kind]
         for row in g:
             right.plot(x, row, ls, color=COLORS[kind], lw=0.8, alpha=0.45)
+        exit_step = plateau_exit(data.steps, g)
+        left_at = f"off the plateau at step {exit_step}" if exit_step is not None else "still on the plateau"
         right.plot(x, np.median(g, axis=0), ls, color=COLORS[kind], lw=2.2,
-                   label=f"{names[kind]} (median of {g.shape[0]} seeds)")
+                   label=f"{kind.replace('_', '-')}, median of {g.shape[0]}\n{left_at}")
     right.set_xscale("log")
     right.axhline(2 * np.log(2.0), color=COLORS["grey"], lw=0.8, ls=":")
     right.text(x[-1], 2 * np.log(2.0) + 0.02, "2 log 2: disjoint supports", ha="right", va="bottom", fontsize=8,
