@@ -13,7 +13,6 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-import numpy as np
 
 from .style import COLORS, new_figure
 

@@ -94,7 +94,8 @@ def plot_function_space(data: FunctionSpaceData):
     left.legend(loc="upper left", fontsize=7.5, ncol=1, handlelength=1.5)
     left.set_xlim(data.x[0], data.x[-1])
 
-    right.plot(data.steps, data.criterion, "o-", color=COLORS["generator"], ms=3, lw=1.4, label="C(G) of the grid density")
+    right.plot(data.steps, data.criterion, "o-", color=COLORS["generator"], ms=3, lw=1.4,
+               label="C(G) of the grid density")
     right.axhline(-gt.LOG4, color=COLORS["disc"], lw=1.2, ls="--", label="-log 4")
     right.set_xlabel("step")
     right.set_ylabel("C(G) (nats)")

@@ -30,7 +30,7 @@ import torch
 import gan_theory as gt
 from gan_theory import coverage
 
-from .snapshots import F64, grid_points, train_observed
+from .snapshots import grid_points, train_observed
 from .style import COLORS, new_figure
 
 __all__ = ["Gan2dData", "Gan2dMoment", "Gan2dTarget", "gan_2d_data", "plot_gan_2d"]

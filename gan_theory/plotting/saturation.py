@@ -79,8 +79,8 @@ def saturation_data(*, quick: bool = False, device: str = "cpu", seed: int = 0) 
     p_data = gt.toys.gaussian(*DATA)
     gaps = {}
     for kind in LOSSES:
-        config = gt.TrainConfig(loss=kind, steps=steps, batch_size=batch, ensemble=members, seed=seed, init_loc=START[0],
-                                init_scale=START[1], device=device)
+        config = gt.TrainConfig(loss=kind, steps=steps, batch_size=batch, ensemble=members, seed=seed,
+                                init_loc=START[0], init_scale=START[1], device=device)
 
         def observe(trainer, step):
             return [gt.criterion(p_data, trainer.member(i).density()).value + gt.LOG4 for i in range(members)]
