@@ -36,7 +36,7 @@ from .style import COLORS, new_figure
 __all__ = ["SaturationData", "loss_gradients", "plateau_exit", "plot_saturation", "saturation_data"]
 
 #: (generator steps, members per loss, minibatch size; None: the recipe's).
-SIZES = {False: (500, 3, None), True: (150, 2, 256)}
+SIZES = {False: (500, 3, None), True: (200, 2, None)}
 DATA = (2.0, 0.5)       # p_data = N(2, 0.5^2)
 START = (-2.0, 0.5)     # the generator starts near N(-2, 0.5^2)
 LOSSES = ("minimax", "non_saturating")
