@@ -363,6 +363,12 @@ def _bench(args: argparse.Namespace) -> int:
     return run(suites, device=device, quick=args.quick, out=_out_dir("--out", args.out))
 
 
+def _figures(args: argparse.Namespace) -> int:
+    from .plotting.cli import figures_command
+
+    return figures_command(args, _out_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gan-theory",
@@ -401,6 +407,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--quick", action="store_true", help="small sizes: each suite in under 3 minutes on 2 cores")
     p_bench.add_argument("--out", default="bench-results", help="output directory (default: bench-results)")
     p_bench.set_defaults(func=_bench)
+    p_fig = sub.add_parser("figures", help="regenerate the figures from computed results",
+                           description="Compute and draw the figures of GAN theory (deterministic: fixed seeds, "
+                                       "no varying metadata) into OUT.")
+    p_fig.add_argument("--out", default="figures", help="output directory (default: figures)")
+    p_fig.add_argument("--only", metavar="NAME[,NAME]", help="comma-separated figure names (default: all)")
+    p_fig.add_argument("--quick", action="store_true", help="shorter runs and coarser grids (same code)")
+    p_fig.add_argument("--device", default="cpu", help="cpu (default: the committed figures), auto, cuda or cuda:N")
+    p_fig.add_argument("--format", default="png", help="comma-separated formats: png, svg, pdf (default: png)")
+    p_fig.add_argument("--seed", type=_seed, default=0, help="seed of every run (default 0)")
+    p_fig.add_argument("--quiet", action="store_true", help="no progress bar or per-figure lines")
+    p_fig.set_defaults(func=_figures)
     return parser
 
 
