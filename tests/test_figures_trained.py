@@ -73,7 +73,8 @@ def test_criterion_convergence_data():
         c, e = d.criterion[kind], d.criterion_error[kind]
         # Theorem 1: C(G) >= -log 4 (within each value's error bound)
         assert np.all(c + gt.LOG4 >= -e)
-        # the run lowers the median C(G) + log 4 by at least a factor 1.5 (measured 2.4 at quick size)
+        # the run lowers the median C(G) + log 4 by at least a factor 1.5 (measured 2.1 for both losses
+        # at quick size: 1200 steps of the affine benchmark)
         gap = np.median(c + gt.LOG4, axis=0)
         assert gap[-1] <= gap[0] / 1.5
         assert d.steps[0] == 0 and np.all(np.diff(d.steps) > 0)
