@@ -214,7 +214,17 @@ def generator_step(generator: torch.nn.Module, disc: EnsembleMLP | None, opt: An
                    real_label: float = 1.0, fake_label: float = 0.0, fns: StepFunctions = _EAGER) -> StepOutput:
     """One generator step of every active member on the latent draws ``z`` (N, B, latent_dim),
     against the network ``disc`` or (``disc=None``) the exact D* of ``data_log_prob``."""
-    loss_g = fns.generator_losses(generator, disc, z, loss, data_log_prob, real_label, fake_label)
+    # The discriminator is held fixed here: its parameters leave the graph, so that no backward
+    # function computes their gradients (autograd.grad would drop them; a custom autograd
+    # Function such as the ensemble's one-output layer would compute them all the same).
+    frozen = [p for p in disc.parameters() if p.requires_grad] if disc is not None else []
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        loss_g = fns.generator_losses(generator, disc, z, loss, data_log_prob, real_label, fake_label)
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
     params = list(generator.parameters())
     grads = torch.autograd.grad(loss_g.sum(), params, allow_unused=True)
     norm, finite, ok = fns.update(opt, params, list(grads), loss_g, active)
