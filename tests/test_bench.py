@@ -109,6 +109,10 @@ def test_throughput_suite_json(tmp_path):
         assert row["fraction_of_peak_fp32"] == pytest.approx(row["gan_steps_per_s"] * d["flops_per_gan_step"]
                                                              / peak["flops_per_s"])
         assert eager["min_s"] <= eager["median_s"] <= eager["max_s"]
+        assert row["best_form"] == "eager" and eager["startup_s"] > 0  # no compiled form at these sizes
+        assert row["eager_ratio_to_loop"] == pytest.approx(eager["gan_steps_per_s"] / row["loop"]["gan_steps_per_s"])
+    # the allocator setting is recorded (applied on glibc, else why not)
+    assert d["allocator"]["setting"] is not None or d["allocator"]["why"]
     assert (tmp_path / "throughput_cpu.png").stat().st_size > 0
     assert "cpu" in markdown([tmp_path / "throughput_cpu.json"])
 
