@@ -233,9 +233,11 @@ def max_param_difference(a, b) -> float:
     return worst
 
 
-def _time_form(n: int, device: torch.device, form: str, plan: ThroughputPlan) -> dict[str, Any]:
-    """GAN steps per second of one form of the batched step, and its largest parameter
-    difference from eager after ``plan.check_steps`` steps from the same start."""
+def _prepare_form(n: int, device: torch.device, form: str, plan: ThroughputPlan) -> tuple[Any, dict[str, Any]]:
+    """One form of the batched step, built, checked and warmed up: returns ``(step, record)``
+    with its start-up time (build and first step: compilation, capture) and, for a form other
+    than eager, its largest parameter difference from eager after ``plan.check_steps`` steps
+    from the same start (absolute and relative to the largest parameter)."""
     import time
 
     t0 = time.perf_counter()
@@ -257,35 +259,55 @@ def _time_form(n: int, device: torch.device, form: str, plan: ThroughputPlan) ->
             ref.step()
             step()
             if k == 0:
-                out["startup_s"] = time.perf_counter() - t0  # build and first step (compilation, capture)
+                out["startup_s"] = time.perf_counter() - t0
         out["max_param_diff_vs_eager"] = max_param_difference(tr, ref)
-        ref_params = max(float(p.detach().abs().max()) for c in ref.chunks for p in c.parameters())
-        out["max_param_diff_vs_eager_relative"] = out["max_param_diff_vs_eager"] / ref_params
+        scale = max(float(p.detach().abs().max()) for c in ref.chunks for p in c.parameters())
+        out["max_param_diff_vs_eager_relative"] = out["max_param_diff_vs_eager"] / scale
     else:
         step()
         out["startup_s"] = time.perf_counter() - t0
     for _ in range(2):  # warm-up (compilation, graph capture, allocator)
         step()
-    t = median_time(step, device, repeats=plan.repeats, number=_number(step, device, plan.repeat_seconds), warmup=1)
-    out.update(t)
-    out["gan_steps_per_s"] = n / t["median_s"]
-    return out
+    return step, out
+
+
+def _interleaved(fns: dict[str, Any], device: torch.device, plan: ThroughputPlan) -> dict[str, dict[str, float]]:
+    """Time every callable of ``fns`` round by round (one repeat of each per round, ``repeats``
+    rounds), so that each ratio between them comes from the same stretch of time: on a shared
+    machine whose load drifts, timing one after the other for seconds each moved the ratios by
+    x2 between runs. Returns each one's median, min and max over the rounds (per call)."""
+    numbers = {k: _number(fn, device, plan.repeat_seconds) for k, fn in fns.items()}
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(plan.repeats):
+        for k, fn in fns.items():
+            times[k].append(median_time(fn, device, repeats=1, number=numbers[k], warmup=0)["median_s"])
+    import statistics
+
+    return {k: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v), "repeats": plan.repeats,
+                "number": numbers[k]} for k, v in times.items()}
 
 
 def run(device: torch.device, plan: ThroughputPlan) -> dict[str, Any]:
-    """Measure every size of ``plan``; returns the suite's JSON payload (without environment)."""
+    """Measure every size of ``plan``; returns the suite's JSON payload (without environment).
+
+    Per size, the forms of the batched step, the loop and the matmul peak are timed round by
+    round (:func:`_interleaved`); the row's ratios and roofline fraction use that row's peak."""
     allocator = keep_freed_memory() if device.type == "cpu" else {"setting": None, "why": "not timed on CPU"}
     peak = matmul_peak(device, plan.matmul_n, repeats=plan.repeats)
+    a = torch.randn(plan.matmul_n, plan.matmul_n, device=device)
+    b = torch.randn(plan.matmul_n, plan.matmul_n, device=device)
+    c = torch.empty(plan.matmul_n, plan.matmul_n, device=device)
     flops = gan_step_flops()
     rows = []
     forms = ("eager", "compiled", "captured") if device.type == "cuda" else ("eager", "compiled")
     for n in plan.sizes:
         row: dict[str, Any] = {"N": n, "forms": {}}
+        steps = {}
         for form in forms:
             if form == "compiled" and n not in plan.compile_sizes:
                 continue
             try:
-                row["forms"][form] = _time_form(n, device, form, plan)
+                steps[form], row["forms"][form] = _prepare_form(n, device, form, plan)
             except Exception as exc:  # a form that fails on this machine is recorded, not fatal
                 if form == "eager":
                     raise
@@ -294,28 +316,36 @@ def run(device: torch.device, plan: ThroughputPlan) -> dict[str, Any]:
         iteration, models = loop_trainer(tr, plan.loop_members)
         m = len(models)
         iteration()
-        t = median_time(iteration, device, repeats=plan.repeats, number=_number(iteration, device,
-                                                                                 plan.repeat_seconds), warmup=1)
-        row["loop"] = {**t, "members_timed": m, "gan_steps_per_s": m / t["median_s"]}
+        timed = _interleaved({**steps, "loop": iteration, "matmul": lambda: torch.mm(a, b, out=c)}, device, plan)
+        for form in steps:
+            row["forms"][form].update(timed[form])
+            row["forms"][form]["gan_steps_per_s"] = n / timed[form]["median_s"]
+        row["loop"] = {**timed["loop"], "members_timed": m, "gan_steps_per_s": m / timed["loop"]["median_s"]}
+        row["matmul_peak_fp32"] = {**timed["matmul"], "flops_per_s": 2.0 * plan.matmul_n ** 3 / timed["matmul"]["median_s"]}
+        row_peak = row["matmul_peak_fp32"]["flops_per_s"]
         # a form counts only if it computes eager's numbers (float32 tolerance, see EQUAL_RTOL)
         ok = {k: v for k, v in row["forms"].items() if "gan_steps_per_s" in v
               and v.get("max_param_diff_vs_eager_relative", 0.0) <= EQUAL_RTOL}
         best = max(ok, key=lambda k: ok[k]["gan_steps_per_s"])
-        eager_rate = row["forms"]["eager"]["gan_steps_per_s"]
-        row["eager_ratio_to_loop"] = eager_rate / (m / t["median_s"])
-        row["eager_fraction_of_peak_fp32"] = eager_rate * flops / peak["fp32"]["flops_per_s"]
         row["best_form"] = best
         rate = ok[best]["gan_steps_per_s"]
         row["gan_steps_per_s"] = rate
         row["ratio_to_loop"] = rate / row["loop"]["gan_steps_per_s"]
         row["flops_per_s"] = rate * flops
-        row["fraction_of_peak_fp32"] = row["flops_per_s"] / peak["fp32"]["flops_per_s"]
+        row["fraction_of_peak_fp32"] = row["flops_per_s"] / row_peak
+        eager_rate = row["forms"]["eager"]["gan_steps_per_s"]
+        row["eager_ratio_to_loop"] = eager_rate / row["loop"]["gan_steps_per_s"]
+        row["eager_fraction_of_peak_fp32"] = eager_rate * flops / row_peak
         if "flops_per_s" in peak.get("tf32", {}):
             row["fraction_of_peak_tf32"] = row["flops_per_s"] / peak["tf32"]["flops_per_s"]
         rows.append(row)
     return {"suite": "throughput", "architecture": ARCH, "batch": BATCH, "flops_per_gan_step": flops,
             "flops_formula": "2 B (4 M_g + 8 M_d), M = multiply-adds of one forward pass",
             "matmul_peak": peak, "rows": rows, "allocator": allocator,
+            "timing": ("per N: the forms, the loop and an fp32 matmul timed round by round, one repeat of each per "
+                       "round; fraction_of_peak_fp32 divides by that row's matmul (matmul_peak_fp32)"),
+            "cpu_default_step": ("eager (TrainConfig.compile=False, the trainer's default); compile=True is the "
+                                 "'compiled' form, opt-in because of its start-up time (startup_s)"),
             "cuda_default_step": ("eager (the trainer's default; the choice among eager, reduce-overhead and the "
                                   "hand-captured graph awaits the GPU run: see best_form per N)")}
 

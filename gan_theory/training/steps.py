@@ -12,8 +12,9 @@ piece into one graph, and a member that stops does not change the graph.
 The pieces:
 
 * :func:`discriminator_losses` and :func:`generator_losses`: per-member losses (the forward
-  pass), compiled when ``TrainConfig.compile`` is set (the backward pass of a compiled forward
-  is compiled by AOTAutograd);
+  pass), compiled when ``TrainConfig.compile`` is set, except on CPU (see
+  :meth:`StepFunctions.build`; the backward pass of a compiled forward is compiled by
+  AOTAutograd);
 * :func:`guarded_update`: the non-finite guard and the optimizer update, compiled too; the
   gradients between the two are taken with ``torch.autograd.grad`` of the sum of the members'
   losses (each member's gradient is that of its own loss);
@@ -184,9 +185,10 @@ class StepFunctions:
         On CUDA every piece is compiled. On CPU (``device`` of type ``"cpu"``) only the update
         (guard and optimizer: ~20 elementwise passes over every parameter, fused into one
         kernel) and the detached generator pass are; the losses' forward and backward stay
-        eager, because Inductor's CPU kernels for them ran at x0.6-0.8 of eager's aten kernels
-        (issue 12, 64 members of 1-64-64-1 MLPs, batch 256, one thread), while compiling the
-        update gave x1.1.
+        eager, because Inductor's CPU kernels for them ran at x0.25-0.8 of eager's aten kernels
+        (issue 12, 64 members of 1-64-64-1 MLPs, batch 256, one thread, torch 2.13: the
+        vectorised store of the bool mask that a LeakyReLU saves for its backward took 14 ms
+        per 2^20 entries, against 1.3 ms scalar), while compiling the update gave x1.1.
         """
         if compile is False:
             return cls()
