@@ -106,9 +106,17 @@ def test_throughput_suite_json(tmp_path):
         eager = row["forms"]["eager"]
         assert eager["gan_steps_per_s"] == pytest.approx(row["N"] / eager["median_s"])
         assert row["ratio_to_loop"] == pytest.approx(row["gan_steps_per_s"] / row["loop"]["gan_steps_per_s"])
+        # the row's peak: the 128^3 matmul timed round by round with the steps and the loop
+        row_peak = row["matmul_peak_fp32"]
+        assert row_peak["flops_per_s"] == pytest.approx(2 * 128 ** 3 / row_peak["median_s"])
         assert row["fraction_of_peak_fp32"] == pytest.approx(row["gan_steps_per_s"] * d["flops_per_gan_step"]
-                                                             / peak["flops_per_s"])
+                                                             / row_peak["flops_per_s"])
+        assert row["loop"]["repeats"] == eager["repeats"] == row_peak["repeats"] == 2
         assert eager["min_s"] <= eager["median_s"] <= eager["max_s"]
+        assert row["best_form"] == "eager" and eager["startup_s"] > 0  # no compiled form at these sizes
+        assert row["eager_ratio_to_loop"] == pytest.approx(eager["gan_steps_per_s"] / row["loop"]["gan_steps_per_s"])
+    # the allocator setting is recorded (applied on glibc, else why not)
+    assert d["allocator"]["setting"] is not None or d["allocator"]["why"]
     assert (tmp_path / "throughput_cpu.png").stat().st_size > 0
     assert "cpu" in markdown([tmp_path / "throughput_cpu.json"])
 

@@ -21,6 +21,9 @@ CASES = {
     # with its parameter guard
     "optimal_sgd": dict(generator="affine", discriminator="optimal", optimizer="sgd", lr_g=0.05, momentum=0.5,
                         dtype="float64"),
+    # the bench's architecture in small (issue 12): MLP generator and discriminator in float32,
+    # the one-output layer's own backward, D held out of the G step's graph
+    "mlp_float32": dict(generator="mlp", g_hidden=(8, 8)),
     # member 1 diverges at the first step: the guard's mask and stop records under compile
     "diverging_member": dict(generator="affine", optimizer="sgd", lr_g=(1e-3, 1e30), lr_d=(1e-3, 1e30)),
 }

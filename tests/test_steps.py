@@ -84,6 +84,65 @@ def test_split_trainer_equals_the_trainer_before_the_split_bit_for_bit(case):
     assert got["params"] == expected["params"]
 
 
+# ---------------------------------------------------------------- the one-output layer (issue 12)
+
+@pytest.mark.parametrize("dtype", [torch.float32, F])
+@pytest.mark.parametrize("width", [1, 64])
+def test_one_output_layer_equals_baddbmm_and_its_autograd_bit_for_bit(dtype, width):
+    """An EnsembleLinear with one output (input gradient as a broadcast product, issue 12)
+    against torch.baddbmm differentiated by autograd: output and the gradients of input,
+    weight and bias equal bit for bit (the outer product g W^T has one product per entry either
+    way; weight and bias gradients are the same bmm and sum). Expected values: autograd of
+    baddbmm, an independent implementation."""
+    from gan_theory.training.ensemble import EnsembleLinear
+
+    gen = torch.Generator().manual_seed(3)
+    layer = EnsembleLinear(5, width, 1, dtype=dtype)
+    layer.reset_parameters(_rngs(5, 4))
+    x = torch.randn(5, 37, width, generator=gen, dtype=dtype, requires_grad=True)
+    up = torch.randn(5, 37, 1, generator=gen, dtype=dtype)
+    out = layer(x)
+    got = torch.autograd.grad(out, [x, layer.weight, layer.bias], up)
+    w, b = layer.weight.detach().requires_grad_(), layer.bias.detach().requires_grad_()
+    ref_out = torch.baddbmm(b, x, w)
+    ref = torch.autograd.grad(ref_out, [x, w, b], up)
+    assert torch.equal(out, ref_out)
+    for g, r in zip(got, ref, strict=True):
+        assert g.shape == r.shape and torch.equal(g, r)
+
+
+def test_generator_step_leaves_the_discriminator_trainable_and_its_gradients_untouched():
+    """generator_step holds D's parameters out of the graph while it runs (so no backward
+    function computes their gradients) and gives them back requires_grad=True; D's .grad stays
+    None and its parameters do not move."""
+    from gan_theory.training.optim import EnsembleAdam
+
+    gen = AffineGenerator(2, 1, dtype=F, device="cpu")
+    gen.reset_parameters(_rngs(2), 0.0, 1.0)
+    disc = _net(2, 1, "leaky_relu")
+    before = [p.detach().clone() for p in disc.parameters()]
+    opt = EnsembleAdam(list(gen.parameters()), 1e-3)
+    z = torch.randn(2, 16, 1, generator=torch.Generator().manual_seed(0), dtype=F)
+    out = generator_step(gen, disc, opt, z, torch.ones(2, dtype=torch.bool), loss="non_saturating")
+    assert bool(out.finite.all())
+    assert all(p.requires_grad and p.grad is None for p in disc.parameters())
+    assert all(torch.equal(p, b) for p, b in zip(disc.parameters(), before))
+
+
+def test_compile_on_cpu_compiles_the_update_and_the_sample_only():
+    """StepFunctions.build: on CPU (measured faster, issue 12) the losses stay eager; elsewhere
+    (and without a device) every piece is compiled. torch.compile is lazy: nothing compiles here."""
+    from gan_theory.training import steps
+
+    cpu = steps.StepFunctions.build(True, "cpu")
+    assert cpu.discriminator_losses is steps.discriminator_losses
+    assert cpu.generator_losses is steps.generator_losses
+    assert cpu.update is not steps.guarded_update and cpu.sample is not steps.StepFunctions().sample
+    every = steps.StepFunctions.build("default")
+    assert every.discriminator_losses is not steps.discriminator_losses and every.mode == "default"
+    assert steps.StepFunctions.build(False, "cpu") == steps.StepFunctions()
+
+
 # ---------------------------------------------------------------- explicit input gradient, R1
 
 @pytest.mark.parametrize("activation", config_module.ACTIVATIONS)

@@ -27,15 +27,26 @@ def _throughput(d: dict[str, Any]) -> list[str]:
            f"{d['architecture']}; matmul peak measured in the same run: {peak / 1e9:.0f} GFLOP/s fp32"
            + (f", {d['matmul_peak']['tf32']['flops_per_s'] / 1e12:.0f} TFLOP/s tf32" if "flops_per_s" in d["matmul_peak"].get("tf32", {})
               else "") + "):", "",
-           "| N | GAN steps/s | x loop | fraction of fp32 matmul peak | step form |", "|---|---|---|---|---|"]
+           "| N | GAN steps/s | x loop | fraction of fp32 matmul peak | step form | eager: x loop, fraction |",
+           "|---|---|---|---|---|---|"]
     for r in rows:
+        eager = (f"{r['eager_ratio_to_loop']:.2f}, {r['eager_fraction_of_peak_fp32']:.1%}"
+                 if "eager_ratio_to_loop" in r else "")
         out.append(f"| {r['N']} | {r['gan_steps_per_s']:.0f} | {r['ratio_to_loop']:.2f} | "
-                   f"{r['fraction_of_peak_fp32']:.1%} | {r['best_form']} |")
+                   f"{r['fraction_of_peak_fp32']:.1%} | {r['best_form']} | {eager} |")
     by_n = {r["N"]: r for r in rows}
     big = rows[-1]
     if 64 in by_n:
         out += ["", f"At N = 64: x{by_n[64]['ratio_to_loop']:.2f} the loop, {by_n[64]['fraction_of_peak_fp32']:.1%} "
                     f"of the matmul peak; at N = {big['N']}: x{big['ratio_to_loop']:.2f}."]
+        comp = by_n[64]["forms"].get("compiled", {})
+        if "startup_s" in comp:
+            out.append(f"The compiled form (TrainConfig(compile=True), opt-in) took {comp['startup_s']:.1f} s to build "
+                       f"and take its first step at N = 64 in this run, eager "
+                       f"{by_n[64]['forms']['eager']['startup_s']:.2f} s (compilation is cached on disk by "
+                       f"Inductor: a first run takes longer).")
+        if d.get("allocator", {}).get("setting"):
+            out.append(f"Allocator: {d['allocator']['setting']} (both sides).")
     return out
 
 

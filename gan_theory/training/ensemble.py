@@ -80,7 +80,40 @@ class EnsembleLinear(torch.nn.Module):
                 self.bias[i].copy_(b)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.out_features == 1:
+            return _NarrowOutput.apply(x, self.weight, self.bias)
         return torch.baddbmm(self.bias, x, self.weight)
+
+
+class _NarrowOutput(torch.autograd.Function):
+    """``baddbmm(bias, x, weight)`` for a layer with one output, whose input gradient is an
+    outer product ``g W^T`` (contraction length 1).
+
+    ``torch.bmm`` runs that outer product as a general matrix product, which took as long as
+    the 64 x 64 hidden layers' products (issue 12: the width-1 layers were 25% of the step's
+    op time for 0.5% of its FLOPs). Here it is a broadcast multiplication: one product per
+    entry either way, so the numbers are the same bit for bit (tests/test_steps.py compares
+    the trainer against stored references). The weight and bias gradients are those of
+    ``BaddbmmBackward`` (``x^T g`` as a ``bmm``; ``g`` summed over the batch), the same ops.
+    """
+
+    @staticmethod
+    def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(bias, x, weight)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        x, weight, _ = inputs
+        ctx.save_for_backward(x, weight)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        grad_x = grad * weight.transpose(1, 2) if need_x else None
+        grad_w = torch.bmm(x.transpose(1, 2), grad) if need_w else None
+        grad_b = grad.sum(1, keepdim=True) if need_b else None
+        return grad_x, grad_w, grad_b
 
 
 class EnsembleMLP(torch.nn.Module):
