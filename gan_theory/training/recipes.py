@@ -71,10 +71,14 @@ _MIXTURE_2D = MappingProxyType({
     "init_scale": 3.5,       # means from N(0, 3.5^2 I): grid 0.25 against 0.29 with 2.5 (K = 50; corner
     #                          modes lie 5.7 from 0); components start with std 0.25 init_scale
     "d_steps": 2,            # grid: 0.34 with k = 2 against 0.43 with k = 1 at step 2000 (R1 0.1 vs 0.3)
-    "batch_size": 512,       # the sweep's starting value; larger batches were too slow to sweep here
+    "batch_size": 512,       # grid, benchmarks/sweeps/grid_probe.py (results/grid_probe.json): 2048 gives
+    #                          0.125 after 3000 steps (2 seeds) and 0.116 (0.094-0.142) after 6000 (4 seeds),
+    #                          against 0.164 with 512: better, still above the bar of 0.1, at 4 times the
+    #                          training cost (which claim G4 --full pays on the ring); not adopted. 1024: 0.151
     "d_hidden": (128, 128),  # 25 modes need D's resolution (the sweep's starting value, kept)
     "r1_gamma": 0.1,         # R1 (Mescheder et al. 2018) on real data; grid: 0.1 with k = 2 best of
-    #                          0.05 (0.51), 0.1 (0.34 at step 2000), 0.3 (0.37); ring: 0.045 with 0.3
+    #                          0.05 (0.51), 0.1 (0.34 at step 2000), 0.3 (0.37); ring: 0.045 with 0.3;
+    #                          grid_probe: 0.02 gives 0.19 after 3000 steps
     "log_every": 2000,       # metrics cost, not training: a 128x128 D's ||D - D*|| and V take ~16 s per
     #                          member in 2-D, C(G) of an 80-component p_g a few more (4 measurements)
 })
