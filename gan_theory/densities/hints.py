@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -33,43 +33,18 @@ __all__ = ["IQR_PER_SD", "FamilyHints", "Hints", "register_hints", "to_landmarks
 IQR_PER_SD = 1.349
 
 
-@dataclass(frozen=True)
-class Hints:
-    """Where a density's mass lies, for placing quadrature cells.
-
-    Attributes
-    ----------
-    lower, upper : ndarray, shape (d,)
-        Support box per axis (``-inf``/``inf`` where unbounded).
-    centers, scales : ndarray, shape (k, d)
-        One row per mode or component: its centre and its per-axis scale (a standard
-        deviation or comparable width). Cells near a centre are made no wider than a small
-        multiple of its scale.
-    breaks : tuple of ndarray
-        Per axis, the coordinates where the density is not smooth (a Laplace cusp, the ends
-        of a uniform). Cell edges are placed exactly there.
-    members : tuple of ndarray, optional
-        For a batch of densities: the batch element of each row of ``centers`` and of each
-        entry of ``breaks[0]`` (1-D), so that each element can be integrated on cells of its
-        own. ``None`` for a single density (its hints apply to every element of a batch).
-    """
-
-    lower: np.ndarray
-    upper: np.ndarray
-    centers: np.ndarray
-    scales: np.ndarray
-    breaks: tuple[np.ndarray, ...]
-    members: tuple[np.ndarray, np.ndarray] | None = None
-
-    @property
-    def dim(self) -> int:
-        return int(self.lower.shape[0])
+#: Where a density's mass lies, for placing quadrature cells: the integrator's
+#: :class:`~gan_theory.integrate.Landmarks` (support box, one centre and per-axis scale per mode,
+#: the break points per axis, and for a batch the element of each row). The densities side
+#: computes them; the integrator reads them and knows nothing of densities. One type, so that
+#: the two sides cannot drift.
+Hints = Landmarks
 
 
 def to_landmarks(hints: Hints) -> Landmarks:
-    """The bridge to the integrator: the same facts as :class:`gan_theory.integrate.Landmarks`,
-    the plain data it places its initial cells from (it knows nothing of densities)."""
-    return Landmarks(hints.lower, hints.upper, hints.centers, hints.scales, hints.breaks, hints.members)
+    """The bridge to the integrator: a density's hints are already its plain-data
+    :class:`~gan_theory.integrate.Landmarks` (kept as a function so that the bridge has one name)."""
+    return hints
 
 
 def register_hints(*types: type) -> Callable:
