@@ -310,7 +310,7 @@ CATALOGUE: tuple[Mutant, ...] = (
        _T + "ensemble.py", "bound = 1.0 / math.sqrt(self.in_features)", "bound = 1.0 / self.in_features",
        "tests/test_mutant_gaps.py::test_ensemble_linear_init_is_torch_linear_init"),
     _m("T12", "every member seeded with config.seed: the ensemble is N copies of one run",
-       _T + "config.py", "return tuple(seed + i for i in range(n))", "return tuple(seed for i in range(n))",
+       _T + "validate.py", "return tuple(seed + i for i in range(n))", "return tuple(seed for i in range(n))",
        "tests/test_training.py::test_ensemble_member_equals_member_trained_alone_float32"),
     _m("T13", "data for a chunk drawn from the first chunk's generators (chunk offset forgotten)",
        _T + "trainer.py", "x = torch.stack([self.sample_data(n, g) for g in self.rngs[chunk.start:chunk.start + chunk.size]])",
