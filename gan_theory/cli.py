@@ -26,6 +26,9 @@ gan-theory passed on something it should have checked. ``GAN_THEORY_TRACEBACK=1`
 traceback of refusals too.
 
 Exit codes: 0 success; 1 a claim or a check failed (``check``, ``table``); 2 a refusal.
+
+The argument types, :class:`CommandLineError` and the output-directory check are in
+:mod:`gan_theory.cli_args`; ``train``'s options and command in :mod:`gan_theory.cli_train`.
 """
 
 from __future__ import annotations
@@ -38,15 +41,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._version import __version__
+from .cli_args import CommandLineError, _seed, out_dir
+from .cli_train import add_train_options, train_command
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-#: Seeds of ``check``: the claims derive seeds ``seed + k`` (k below a few hundred), which must stay
-#: below torch's bound of 2**64.
-_CHECK_SEED_BOUND = 2 ** 63
-
-
-class CommandLineError(Exception):
-    """Bad command-line input found by the command line itself (printed in one line, exit 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,98 +87,6 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-# ---------------------------------------------------------------- argument types
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _numbers(convert, what: str, count: int | None = None):
-    """An argparse type: comma-separated numbers (exactly ``count`` of them if given)."""
-
-    def parse(text: str) -> tuple:
-        parts = text.split(",")
-        try:
-            values = tuple(convert(part.strip()) for part in parts)
-        except ValueError:
-            values = None
-        if values is None or (count is not None and len(values) != count):
-            n = "one or more" if count is None else ("exactly two" if count == 2 else str(count))
-            raise argparse.ArgumentTypeError(f"expected {n} {what} separated by commas, got {text!r}")
-        return values
-
-    return parse
-
-
-def _one_or_more_floats(text: str) -> float | tuple[float, ...]:
-    values = _numbers(float, "numbers")(text)
-    return values[0] if len(values) == 1 else values
-
-
-def _seed(text: str) -> int:
-    seed = _int(text)
-    if not 0 <= seed < _CHECK_SEED_BOUND:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**63 - 1 (the claims derive seeds "
-                                         f"seed + k from it, and torch takes seeds below 2**64), got {text!r}")
-    return seed
-
-
-def _flag_or_mode(text: str) -> bool | str:
-    """``--compile``: true/false (also yes/no, 1/0) or a torch.compile mode, left to TrainConfig to check."""
-    low = text.strip().lower()
-    if low in ("true", "yes", "1"):
-        return True
-    if low in ("false", "no", "0"):
-        return False
-    return text.strip()
-
-
-#: The parser of each kind of TrainConfig field (by its annotation); ranges are TrainConfig's job.
-_FIELD_TYPES = {
-    "bool | str": _flag_or_mode,
-    "str": str,
-    "int": _int,
-    "int | None": _int,
-    "float": _float,
-    "float | tuple[float, ...]": _one_or_more_floats,
-    "float | tuple[float, ...] | None": _one_or_more_floats,
-    "float | None": _float,
-    "str | None": str,
-    "tuple[float, float]": _numbers(float, "numbers", 2),
-    "tuple[int, ...]": _numbers(int, "integers"),
-    "tuple[int, ...] | None": _numbers(int, "integers"),
-}
-
-
-def _out_dir(option: str, path: str) -> Path:
-    """The directory ``path``, created if needed and checked to be writable (before any work)."""
-    import tempfile
-
-    if not path:
-        raise CommandLineError(f"{option}: expected a directory path, got ''")
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise CommandLineError(f"{option}: {out} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        raise CommandLineError(f"{option}: the directory {out} cannot be created or written to "
-                               f"({exc.strerror or exc})") from None
-    return out
-
-
 def _table(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -218,99 +124,6 @@ def _table(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _parse_value(text: str):
-    """A number, a comma-separated tuple of numbers, or a string."""
-    parts = [p.strip() for p in text.split(",")]
-    out = []
-    for p in parts:
-        try:
-            out.append(int(p))
-        except ValueError:
-            try:
-                out.append(float(p))
-            except ValueError:
-                out.append(p)
-    return tuple(out) if len(out) > 1 else out[0]
-
-
-def _train_options(parser: argparse.ArgumentParser) -> None:
-    import dataclasses
-
-    from .training.config import RECIPE_FIELDS, TrainConfig
-
-    group = parser.add_argument_group("training configuration (gan_theory.TrainConfig; lists are comma-separated)")
-    for f in dataclasses.fields(TrainConfig):
-        if f.type not in _FIELD_TYPES:  # a new kind of field needs its parser here
-            raise RuntimeError(f"gan-theory train: no command-line parser for TrainConfig.{f.name}: {f.type}")
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f"cfg_{f.name}", type=_FIELD_TYPES[f.type],
-                           default=None, metavar=f.name.upper(),
-                           help=f"default {f.default!r}" + (" (from the generator's recipe)"
-                                                             if f.default is None and f.name in RECIPE_FIELDS else ""))
-
-
-def _train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from . import toys
-    from .training.config import TrainConfig
-    from .training.run import Trainer
-    from .training.rundir import read_run_meta
-
-    overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
-    if args.resume:
-        other_out = args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve()
-        for option, given in (("--target", args.target), ("--param", args.param), ("--out", other_out)):
-            if given:
-                raise CommandLineError(f"{option}: --resume DIR continues the run in DIR with its own target and "
-                                       f"configuration; drop {option}")
-        if not Path(args.resume).is_dir():
-            raise CommandLineError(f"--resume: {args.resume!r} is not a directory (expected a run directory of "
-                                   "gan-theory train --out)")
-        out = Path(args.resume)
-        meta = read_run_meta(out)
-        config = TrainConfig.from_dict(meta["config"])
-        if overrides:
-            raise CommandLineError("--resume continues a run with its own configuration; drop "
-                                   + ", ".join("--" + k.replace("_", "-") for k in sorted(overrides)))
-        target = meta.get("target")
-        if not target:
-            raise CommandLineError(f"--resume: {out}/config.json does not name a toy target; resume from Python")
-    else:
-        if not args.target:
-            raise CommandLineError("--target NAME is needed (one of " + ", ".join(toys.names()) + ")")
-        params = {}
-        for text in args.param:
-            key, value = _key_value(text)
-            if key in params:
-                raise CommandLineError(f"--param: {key} given twice")
-            params[key] = value
-        target = {"name": args.target, "params": params}
-        config = TrainConfig(**overrides)
-        out = _out_dir("--out", args.out) if args.out is not None else None
-    p_data = toys.make(target["name"], **target["params"])
-    trainer = Trainer(p_data, config, out=out, target=target)
-    result = trainer.run(resume=bool(args.resume), overwrite=args.overwrite, progress=None if not args.quiet else False)
-    print(f"{'member':>6} {'seed':>6} {'C(G) + log 4':>14} {'JSD':>12} {'||D - D*||_m':>14}  status")
-    for rec in result.final:
-        c = rec.get("criterion")
-        gap = f"{c + math.log(4.0):14.3e}" if isinstance(c, float) else f"{'-':>14}"
-        j = rec.get("jsd")
-        js = f"{j:12.3e}" if isinstance(j, float) else f"{'-':>12}"
-        de = rec.get("d_error")
-        ds = f"{de:14.3e}" if isinstance(de, float) else f"{'-':>14}"
-        print(f"{rec['member']:>6} {rec['seed']:>6} {gap} {js} {ds}  {rec['status']}")
-    if out is not None:
-        print(f"\nrun directory: {out} (config.json, metrics.jsonl, checkpoint.pt)")
-    return 0
-
-
-def _key_value(text: str):
-    k, _, v = text.partition("=")
-    if not _ or not k.strip():
-        raise CommandLineError(f"--param: expected KEY=VALUE (e.g. std=0.1), got {text!r}")
-    return k.strip(), _parse_value(v)
-
-
 def _check(args: argparse.Namespace) -> int:
     import time
 
@@ -331,7 +144,7 @@ def _check(args: argparse.Namespace) -> int:
             raise CommandLineError(f"--only: {what} in {args.only!r}; expected a comma-separated list of "
                                    f"some of {', '.join(CLAIMS)}")
     device = resolve_device(args.device, "--device")
-    out = _out_dir("--out", args.out)  # before hours of checks, not after
+    out = out_dir("--out", args.out)  # before hours of checks, not after
     bar = tqdm(total=len(ids), desc="proof check", unit="claim", disable=args.quiet or not sys.stderr.isatty())
     ctx = CheckContext(full=args.full, device=str(device), seed=args.seed,
                        progress=lambda what: bar.set_postfix_str(what, refresh=True))
@@ -360,13 +173,13 @@ def _bench(args: argparse.Namespace) -> int:
 
     suites = parse_suites(args.suite, "--suite")
     device = resolve_device(args.device, "--device")
-    return run(suites, device=device, quick=args.quick, out=_out_dir("--out", args.out))
+    return run(suites, device=device, quick=args.quick, out=out_dir("--out", args.out))
 
 
 def _figures(args: argparse.Namespace) -> int:
     from .plotting.cli import figures_command
 
-    return figures_command(args, _out_dir)
+    return figures_command(args, out_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -399,8 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_train.add_argument("--overwrite", action="store_true",
                          help="replace the run in a non-empty --out directory (refused without it)")
     p_train.add_argument("--quiet", action="store_true", help="no progress bar")
-    _train_options(p_train)
-    p_train.set_defaults(func=_train)
+    add_train_options(p_train)
+    p_train.set_defaults(func=train_command)
     p_bench = sub.add_parser("bench", help="benchmarks: throughput, convergence, integrators (JSON and plots)")
     p_bench.add_argument("--suite", help="comma-separated suites (default: all): throughput,convergence,integrators")
     p_bench.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")

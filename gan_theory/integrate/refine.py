@@ -144,9 +144,10 @@ def _integrate(f: Integrand, domain: Domain, atol, rtol, max_cells: int | None, 
         tol = np.maximum(atol_v, rtol_v * np.abs(value))
         finite = cells.inf_sign == 0
         # kinked cells are split before they are trusted: at the kink in 1-D, at least once in 2-D
-        must = cells.kinked & (np.isfinite(cells.cut) if dim == 1 else cells.young)
+        kinked = bool(cells.kinked.any())
+        must = cells.kinked & (np.isfinite(cells.cut) if dim == 1 else cells.young) if kinked else cells.kinked
         done = ~finite | (quad_err + floor <= tol)
-        if done.all() and not must.any():
+        if done.all() and not (kinked and must.any()):
             error = quad_err + floor
             if not finite.all():
                 value = np.where(finite, value, np.where(cells.inf_sign > 0, np.inf, -np.inf))

@@ -46,9 +46,12 @@ class FunctionSpaceData:
 def function_space_data(*, quick: bool = False, device: str = "cpu", seed: int = 0) -> FunctionSpaceData:
     """Run the grid generator with the exact D* and record C at every step and some densities.
 
-    C is the criterion of the grid densities, ``C(b) = sum_j a_j log(a_j/(a_j + b_j)) +
-    b_j log(b_j/(a_j + b_j)) = -log 4 + 2 JSD(a || b)`` (:mod:`gan_theory.training.grid`), the
-    quantity the steps descend.
+    Each step's member density is ``member.density()`` (the probability vector ``b`` spread over
+    the grid's cells, :class:`gan_theory.training.grid.GridDensity`). C is the criterion of the
+    grid densities, ``C(b) = sum_j a_j log(a_j/(a_j + b_j)) + b_j log(b_j/(a_j + b_j)) = -log 4
+    + 2 JSD(a || b)`` with ``a`` p_data at the grid points, normalised
+    (:mod:`gan_theory.training.grid`): the quantity the steps descend, and what
+    ``gt.criterion`` gives for the two grid densities.
     """
     steps, points = SIZES[bool(quick)]
     p_data = gt.toys.mixture2()
@@ -58,23 +61,26 @@ def function_space_data(*, quick: bool = False, device: str = "cpu", seed: int =
                             seed=seed, device=device)
 
     def observe(trainer, step):
-        grid = trainer.member(0).generator.module  # the grid generator: probability vectors on a grid
-        with torch.no_grad():
-            b = torch.exp(grid.log_b()[0]).to("cpu", F64).numpy()
-            c = float(grid.criterion()[0])
-        return c, b
+        return trainer.member(0).density()  # a GridDensity: the probability vector b on the grid's cells
 
     _, snaps = train_observed(p_data, config, range(steps + 1), observe)
-    from gan_theory.training.run import Trainer  # the grid itself (fixed by the target and the size)
-
-    grid = Trainer(p_data, config).member(0).generator.module
-    x = grid.x.to("cpu", F64).numpy()
-    a = torch.exp(grid.log_a).to("cpu", F64).numpy()
+    x = snaps[0].axes[0]  # the grid (fixed by the target and the size)
+    with torch.no_grad():
+        log_a = p_data.log_prob(torch.as_tensor(x)).to(F64).numpy()
+    log_a = log_a - np.logaddexp.reduce(log_a)
+    log_b = {s: snap.log_weights.numpy() for s, snap in snaps.items()}
     h = float(x[1] - x[0])
     order = np.arange(steps + 1)
-    return FunctionSpaceData(x, density_on(p_data, torch.as_tensor(x)), a, shown,
-                             np.array([snaps[s][1] / h for s in shown]), snaps[steps][1], order,
-                             np.array([snaps[s][0] for s in order]))
+    return FunctionSpaceData(x, density_on(p_data, torch.as_tensor(x)), np.exp(log_a), shown,
+                             np.array([np.exp(log_b[s]) / h for s in shown]), np.exp(log_b[steps]), order,
+                             np.array([discrete_criterion(log_a, log_b[s]) for s in order]))
+
+
+def discrete_criterion(log_a: np.ndarray, log_b: np.ndarray) -> float:
+    """``C(b) = sum_j a_j log(a_j/(a_j + b_j)) + b_j log(b_j/(a_j + b_j))`` from log-probabilities
+    (the criterion of two densities on the same grid cells, where D* is constant on each cell)."""
+    log_m = np.logaddexp(log_a, log_b)
+    return float(np.sum(np.exp(log_a) * (log_a - log_m)) + np.sum(np.exp(log_b) * (log_b - log_m)))
 
 
 def plot_function_space(data: FunctionSpaceData):

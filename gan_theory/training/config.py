@@ -3,7 +3,8 @@
 Every field is checked when a :class:`TrainConfig` is made, with an error that names the field,
 what was expected and what came: a bool is not an integer or a number here (``steps=True`` is
 refused), floats must be finite, counts non-negative, seeds within torch's range. The checks of
-seeds, betas, widths and device names are functions of this module, so that
+seeds, betas, widths, device names and compile modes are functions of
+:mod:`gan_theory.training.validate` (re-exported here), so that
 :func:`gan_theory.training.fit.fit_discriminator` validates its arguments the same way.
 """
 
@@ -11,16 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..checks import check_choice, check_flag, check_int, check_real
+from ..checks import check_choice, check_int, check_real
+from .validate import (COMPILE_MODES, DEVICE_NAMES, SEED_BOUND, check_betas, check_compile, check_device_name,
+                       check_lr, check_seeds, check_widths, per_member)
 
-__all__ = ["COMPILE_MODES", "GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "SEED_BOUND", "TrainConfig", "check_betas", "check_compile",
-           "check_device_name", "check_seeds", "check_widths"]
+__all__ = ["COMPILE_MODES", "DEVICE_NAMES", "GENERATORS", "DISCRIMINATORS", "LOSSES", "OPTIMIZERS", "SEED_BOUND",
+           "TrainConfig", "check_betas", "check_compile", "check_device_name", "check_seeds", "check_widths"]
 
 GENERATORS = ("auto", "affine", "flow", "mlp", "grid", "mixture")
 DISCRIMINATORS = ("mlp", "optimal")
@@ -28,8 +29,6 @@ LOSSES = ("non_saturating", "minimax")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
 DTYPES = ("float32", "float64")
-#: The modes of ``torch.compile`` that ``TrainConfig.compile`` takes besides True and False.
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 ACTIVATIONS = ("silu", "tanh", "relu", "leaky_relu", "softplus")
 
 #: The fields a recipe may set (gan_theory/training/recipes.py): None by default, filled by
@@ -38,115 +37,6 @@ RECIPE_FIELDS = ("steps", "d_steps", "batch_size", "lr_g", "lr_d", "lr_schedule"
                  "d_hidden", "r1_gamma", "mixture_components", "log_every")
 #: Components of a mixture generator without a recipe for its dimension (1-D): not measured.
 _MIXTURE_COMPONENTS = 8
-
-#: Seeds go to ``torch.Generator.manual_seed``, which takes ``0 <= seed < 2**64``.
-SEED_BOUND = 2 ** 64
-DEVICE_NAMES = "'auto', 'cpu', 'cuda' or 'cuda:N'"
-
-
-def _sequence(name: str, value: Any, what: str) -> tuple[Any, ...]:
-    """``value`` as a tuple if it is a sequence or an array (never a string or a mapping)."""
-    if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__") or not hasattr(value, "__len__"):
-        raise TypeError(f"{name}: expected {what}, got {type(value).__name__} {value!r}")
-    try:
-        return tuple(value)
-    except TypeError:  # a 0-d array has __len__ and __iter__ but raises on both
-        raise TypeError(f"{name}: expected {what}, got {type(value).__name__} {value!r}") from None
-
-
-def _is_scalar(value: Any) -> bool:
-    """A number (bools included, for check_real to refuse) or a 0-d array or tensor."""
-    return isinstance(value, numbers.Number) or getattr(value, "shape", None) == ()
-
-
-def _per_member(name: str, value: Any, n: int, *, lower: float, lower_open: bool) -> tuple[float, ...]:
-    """A scalar or one value per member, as a tuple of n floats."""
-    if _is_scalar(value):
-        return (check_real(name, value, lower=lower, lower_open=lower_open),) * n
-    values = _sequence(name, value, f"a number or a sequence of {n} numbers (one per member)")
-    if len(values) != n:
-        raise ValueError(f"{name}: expected one value or {n} (one per member), got {len(values)}")
-    return tuple(check_real(f"{name}[{i}]", v, lower=lower, lower_open=lower_open) for i, v in enumerate(values))
-
-
-def _check_lr(name: str, value: Any, n: int, *, lower_open: bool = False) -> float | tuple[float, ...]:
-    """A learning rate (>= 0, or > 0 when ``lower_open``) or one per member, as plain floats."""
-    if _is_scalar(value):
-        return check_real(name, value, lower=0.0, lower_open=lower_open)
-    return _per_member(name, value, n, lower=0.0, lower_open=lower_open)
-
-
-def check_seeds(seed: Any, seeds: Any, n: int) -> tuple[int, ...]:
-    """The seed of each of ``n`` members: ``seeds`` if given, else ``seed, seed + 1, ...``.
-
-    Every member seed must lie in ``[0, 2**64)`` (``torch.Generator.manual_seed``), so ``seed``
-    may be at most ``2**64 - n``.
-    """
-    seed = check_int("seed", seed, lower=0)
-    if seeds is None:
-        if seed > SEED_BOUND - n:
-            raise ValueError(f"seed: expected an integer from 0 to 2**64 - {n} = {SEED_BOUND - n} (member i is "
-                             f"seeded with seed + i, and torch takes seeds below 2**64), got {seed}")
-        return tuple(seed + i for i in range(n))
-    values = _sequence("seeds", seeds, f"a sequence of {n} integer seeds (one per member)")
-    if len(values) != n:
-        raise ValueError(f"seeds: expected {n} seeds (one per member), got {len(values)}")
-    out = tuple(check_int(f"seeds[{i}]", s, lower=0) for i, s in enumerate(values))
-    for i, s in enumerate(out):
-        if s >= SEED_BOUND:
-            raise ValueError(f"seeds[{i}]: expected an integer from 0 to 2**64 - 1 (torch takes seeds below "
-                             f"2**64), got {s}")
-    if seed >= SEED_BOUND:
-        raise ValueError(f"seed: expected an integer from 0 to 2**64 - 1 (torch takes seeds below 2**64), got {seed}")
-    return out
-
-
-def check_betas(name: str, value: Any) -> tuple[float, float]:
-    """Adam's ``(beta1, beta2)``: two finite numbers in ``[0, 1)``."""
-    betas = _sequence(name, value, "two numbers (beta1, beta2)")
-    if len(betas) != 2:
-        raise ValueError(f"{name}: expected two numbers (beta1, beta2), got {len(betas)}: {value!r}")
-    return tuple(check_real(f"{name}[{i}]", b, lower=0.0, upper=1.0, upper_open=True) for i, b in enumerate(betas))
-
-
-def check_widths(name: str, value: Any) -> tuple[int, ...]:
-    """Hidden-layer widths: a non-empty sequence of integers >= 1.
-
-    No hidden layer at all is refused: the metrics of a network discriminator locate its kinks
-    from its hidden layers.
-    """
-    widths = _sequence(name, value, "a sequence of layer widths (integers >= 1)")
-    if not widths:
-        raise ValueError(f"{name}: expected at least one hidden-layer width, got {value!r}")
-    return tuple(check_int(f"{name}[{i}]", w, lower=1) for i, w in enumerate(widths))
-
-
-def check_device_name(name: str, value: Any) -> str:
-    """``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (the form only; whether the device is
-    there is checked when a run starts, by :func:`gan_theory.training.device.resolve_device`)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected {DEVICE_NAMES} (N: a CUDA device index), got {type(value).__name__} "
-                        f"{value!r}")
-    if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", value):
-        raise ValueError(f"{name}: expected {DEVICE_NAMES} (N: a CUDA device index), got {value!r}")
-    return value
-
-
-def check_compile(name: str, value: Any) -> bool | str:
-    """``TrainConfig.compile``: True, False or one of :data:`COMPILE_MODES`."""
-    if isinstance(value, str):
-        if value not in COMPILE_MODES:
-            raise ValueError(f"{name}: expected True, False or a torch.compile mode "
-                             f"({', '.join(map(repr, COMPILE_MODES))}), got {value!r}")
-        return value
-    if value is None:
-        raise TypeError(f"{name}: expected True, False or a torch.compile mode "
-                        f"({', '.join(map(repr, COMPILE_MODES))}), got None")
-    try:
-        return check_flag(name, value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected True, False or a torch.compile mode "
-                        f"({', '.join(map(repr, COMPILE_MODES))}), got {type(value).__name__} {value!r}") from None
 
 
 def lr_factor(schedule: str, final: float, step: int, steps: int) -> float:
@@ -331,7 +221,7 @@ class TrainConfig:
         put("_member_seeds", member_seeds)  # not a field: kept for member_seeds, not compared or saved
         for name in ("lr_g", "lr_d"):
             if getattr(self, name) is not None:
-                put(name, _check_lr(name, getattr(self, name), n))
+                put(name, check_lr(name, getattr(self, name), n))
         put("betas", check_betas("betas", self.betas))
         put("momentum", check_real("momentum", self.momentum, lower=0.0, upper=1.0, upper_open=True))
         if self.lr_final is not None:
@@ -401,12 +291,12 @@ class TrainConfig:
     @property
     def member_lr_g(self) -> tuple[float, ...]:
         """The generator's learning rate of each member."""
-        return _per_member("lr_g", self.lr_g, self.ensemble, lower=0.0, lower_open=False)
+        return per_member("lr_g", self.lr_g, self.ensemble, lower=0.0, lower_open=False)
 
     @property
     def member_lr_d(self) -> tuple[float, ...]:
         """The discriminator's learning rate of each member."""
-        return _per_member("lr_d", self.lr_d, self.ensemble, lower=0.0, lower_open=False)
+        return per_member("lr_d", self.lr_d, self.ensemble, lower=0.0, lower_open=False)
 
     @property
     def member_seeds(self) -> tuple[int, ...]:

@@ -75,7 +75,8 @@ class MemberGenerator:
 
     def density(self):
         """The member's density (float64 torch distribution; for the MLP generator in 2-D, a
-        kernel density estimate)."""
+        kernel density estimate; for the grid generator, its probability vector spread over the
+        grid's cells, :class:`~gan_theory.training.grid.GridDensity`)."""
         return self.module.member_density(self.slot)
 
 

@@ -27,7 +27,7 @@ import torch
 
 from ..checks import check_flag
 from ..densities import DensityLike
-from . import rundir
+from . import resume, rundir
 from .config import TrainConfig
 from .device import describe_device, versions
 from .grid import LOG4
@@ -167,25 +167,9 @@ class Trainer(EnsembleTrainer):
 
     def _resume_from_disk(self) -> None:
         """Load the run in ``out``: check config.json, load the checkpoint (if any) and keep the
-        metrics written before it."""
+        metrics written before it (the checks: :mod:`gan_theory.training.resume`)."""
         out = self.out
-        meta = read_run_meta(out)
-        saved = meta["config"]
-        mine = self.config.to_dict()
-        if saved != mine:
-            diff = [k for k in sorted(set(saved) | set(mine)) if saved.get(k) != mine.get(k)]
-            shown = "; ".join(f"{k}: {saved.get(k)!r} in the run, {mine.get(k)!r} asked" for k in diff[:5])
-            raise RunDirectoryError(f"resume: the checkpoint was written with a different configuration "
-                                    f"({out / CONFIG_FILE}: {shown}); resume with the run's own configuration (train(p_data, out=..., "
-                                    f"resume=True) without a config reads it), or start a new run elsewhere")
-        fp, fp_mine = meta["target_fingerprint"], target_fingerprint(self.p_data)
-        if fp.get("log_prob_sha256") != fp_mine["log_prob_sha256"]:
-            raise RunDirectoryError(f"resume: the run in {out} was trained on another target: {out / CONFIG_FILE} "
-                                    f"records {fp.get('repr')!r}"
-                                    f"{' (toy ' + repr(meta['target']) + ')' if meta.get('target') else ''}, this "
-                                    f"call passes {fp_mine['repr']!r} (their log-densities differ: fingerprints "
-                                    f"{str(fp.get('log_prob_sha256'))[:12]} and {fp_mine['log_prob_sha256'][:12]}); "
-                                    f"resume with the same target, or start a new run elsewhere")
+        meta = resume.check_run_meta(out, self.config.to_dict(), self.p_data)
         self.run_id = meta["run_id"]
         if self.target is None and meta.get("target"):
             self.target = meta["target"]
@@ -195,17 +179,7 @@ class Trainer(EnsembleTrainer):
         ckpt = out / CHECKPOINT_FILE
         if ckpt.exists():
             state = load_checkpoint(ckpt)
-            if state["run_id"] != self.run_id:
-                raise RunDirectoryError(f"resume: {ckpt} belongs to another run than {out / CONFIG_FILE} (run ids "
-                                        f"{state['run_id'][:12]} and {self.run_id[:12]}); the directory mixes two "
-                                        f"runs: start again with overwrite=True (--overwrite)")
-            if state["config"] != saved:  # config.json edited after the checkpoint was written
-                diff = [k for k in sorted(set(saved) | set(state["config"]))
-                        if saved.get(k) != state["config"].get(k)]
-                shown = "; ".join(f"{k}: {state['config'].get(k)!r} in the checkpoint, {saved.get(k)!r} in "
-                                  f"{CONFIG_FILE}" for k in diff[:5])
-                raise RunDirectoryError(f"resume: {out / CONFIG_FILE} was changed after {ckpt} was written ({shown}); "
-                                        f"restore it, or start a new run with the new configuration elsewhere")
+            resume.check_checkpoint_pairing(out, state, self.run_id, meta["config"])
             try:
                 self.load_state_dict(state)
             except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
@@ -216,33 +190,7 @@ class Trainer(EnsembleTrainer):
             self._checkpoint_step = self.step_count
         else:
             written, n_records, digest = 0, 0, hashlib.sha256(b"").hexdigest()
-        metrics = out / METRICS_FILE
-        try:
-            data = metrics.read_bytes()
-        except FileNotFoundError:
-            data = b""
-        except OSError as exc:
-            raise RunDirectoryError(f"resume: {metrics} cannot be read ({exc})") from exc
-        kept = data[:written]
-        if len(data) < written or hashlib.sha256(kept).hexdigest() != digest:
-            raise RunDirectoryError(f"resume: {metrics} does not hold the {n_records} record(s) ({written} bytes) "
-                                    f"written before the checkpoint at step {self.step_count} ({len(data)} bytes, "
-                                    f"{'too short' if len(data) < written else 'other contents'}): records were "
-                                    f"lost or changed, so the run cannot be continued as it was; start it again "
-                                    f"with overwrite=True (--overwrite)")
-        # records after the checkpoint (and a torn last line, from a kill or a full disk in
-        # the middle of a write) are dropped: the resumed run writes them again
-        history = [json.loads(line) for line in kept.decode("utf-8").splitlines()]
-        if len(history) != n_records:
-            raise RunDirectoryError(f"resume: {metrics} holds {len(history)} records before the checkpoint, the "
-                                    f"checkpoint counts {n_records}")
-        if len(data) != written:
-            try:
-                rundir._write_atomically(metrics, kept)
-            except OSError as exc:
-                raise RunWriteError(exc.errno, f"resume: {metrics} could not be rewritten ({exc.strerror or exc}); "
-                                               f"it is unchanged") from exc
-        self.history = history
+        self.history, kept = resume.metrics_before_checkpoint(out, written, n_records, digest, self.step_count)
         self._metrics_sha = hashlib.sha256(kept)
         self._metrics_bytes = self._checkpoint_metrics_bytes = written
 
