@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._version import __version__
-from .cli_args import CommandLineError, _seed, out_dir
+from .cli_args import CommandLineError, _seed, _threads, out_dir
 from .cli_train import add_train_options, train_command
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -173,6 +173,10 @@ def _bench(args: argparse.Namespace) -> int:
 
     suites = parse_suites(args.suite, "--suite")
     device = resolve_device(args.device, "--device")
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     return run(suites, device=device, quick=args.quick, out=out_dir("--out", args.out))
 
 
@@ -219,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
     p_bench.add_argument("--quick", action="store_true", help="small sizes: each suite in under 3 minutes on 2 cores")
     p_bench.add_argument("--out", default="bench-results", help="output directory (default: bench-results)")
+    p_bench.add_argument("--threads", type=_threads, help="torch threads (default: torch's, one per core); recorded "
+                                                         "in every result")
     p_bench.set_defaults(func=_bench)
     p_fig = sub.add_parser("figures", help="regenerate the figures from computed results",
                            description="Compute and draw the figures of GAN theory (deterministic: fixed seeds, "

@@ -63,6 +63,14 @@ def _seed(text: str) -> int:
     return seed
 
 
+def _threads(text: str) -> int:
+    """``--threads``: a positive number of torch threads."""
+    n = _int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (torch threads), got {text!r}")
+    return n
+
+
 def _flag_or_mode(text: str) -> bool | str:
     """``--compile``: true/false (also yes/no, 1/0) or a torch.compile mode, left to TrainConfig to check."""
     low = text.strip().lower()

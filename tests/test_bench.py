@@ -35,6 +35,8 @@ def _strict(path):
     (["bench", "--suite", "nope"], "unknown suite"),
     (["bench", "--suite", "throughput,"], "--suite"),
     (["bench", "--device", "tpu"], "--device"),
+    (["bench", "--threads", "0"], "--threads"),
+    (["bench", "--threads", "two"], "--threads"),
 ])
 def test_bench_refuses_bad_input_in_one_line(argv, words, capsys, tmp_path):
     assert cli.main(argv + ["--out", str(tmp_path / "o")]) == 2

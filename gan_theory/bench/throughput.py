@@ -18,9 +18,11 @@ measured in the same run (:func:`matmul_peak`). On CUDA the step is timed in thr
 eager, ``torch.compile(mode="reduce-overhead")`` (CUDA graphs, via ``TrainConfig.compile``)
 and a step captured by hand in a CUDA graph (:mod:`gan_theory.bench.cuda_graph`); each form
 is also checked against eager (largest parameter difference after a few steps). On CPU it is
-timed in two forms: eager and ``TrainConfig(compile=True)`` (on CPU that compiles the optimizer
-update and the detached generator pass, :meth:`gan_theory.training.steps.StepFunctions.build`),
-each with its start-up time (building the trainer and its first step, compilation included).
+timed in two forms: eager and ``TrainConfig(compile=True)`` (every piece of the step compiled by
+Inductor, :meth:`gan_theory.training.steps.StepFunctions.build`), each with its start-up time
+(building the trainer and its first step, compilation included). Torch runs on its default
+number of threads (one per core) unless ``gan-theory bench --threads`` says otherwise; the JSON
+records it.
 
 The allocator (CPU): glibc returns freed blocks of the step's activations (4 MiB each at N = 64)
 to the system, so that every step page-faults fresh ones (7600 minor faults per step at N = 64,

@@ -20,13 +20,58 @@ import torch
 
 from ..checks import check_choice, check_int
 
-__all__ = ["ACTIVATIONS", "ACTIVATION_SLOPES", "PIECEWISE_LINEAR", "EnsembleLinear", "EnsembleMLP"]
+__all__ = ["ACTIVATIONS", "ACTIVATION_SLOPES", "LEAKY_SLOPE", "PIECEWISE_LINEAR", "EnsembleLinear", "EnsembleMLP"]
+
+#: The LeakyReLU's negative slope (Radford et al. 2016's 0.2).
+LEAKY_SLOPE = 0.2
+
+
+def _leaky_slope(a: torch.Tensor) -> torch.Tensor:
+    """1 where ``a > 0``, else 0.2, as a float tensor: ``clamp(sign(a), 0.2, 1)`` (no bool mask)."""
+    return torch.clamp(torch.sign(a), LEAKY_SLOPE, 1.0)
+
+
+class _TracedLeakyReLU(torch.autograd.Function):
+    """LeakyReLU(0.2) for ``torch.compile``: ``a * slope(a)`` with ``slope = clamp(sign(a), 0.2, 1)``,
+    saving ``a`` (float) for the backward ``grad * slope(a)``.
+
+    The numbers are those of ``torch.nn.functional.leaky_relu`` and its backward bit for bit
+    (``a * 1 = a``; ``a * 0.2`` is the same single rounding; at ``a = 0`` the slope is 0.2, as
+    aten's ``leaky_relu_backward`` takes it). Traced, aten's form makes AOTAutograd save the bool
+    mask ``a > 0`` for the backward, and Inductor's CPU kernel that stores a bool mask ran at
+    x0.1 of a float store (torch 2.13: 14 ms per 2^20 entries against 1.3 ms), which made the
+    compiled step slower than eager; saving the float input instead made the compiled step at
+    N = 64 x1.1 faster than compiling the update alone (``benchmarks/results/bench``,
+    ``throughput_cpu.json``).
+    """
+
+    @staticmethod
+    def forward(a: torch.Tensor) -> torch.Tensor:
+        return a * _leaky_slope(a)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (a,) = ctx.saved_tensors
+        return grad * _leaky_slope(a)
+
+
+def _leaky_relu(a: torch.Tensor) -> torch.Tensor:
+    """LeakyReLU(0.2): aten's kernel in eager mode (one pass each way), :class:`_TracedLeakyReLU`
+    while ``torch.compile`` traces (same numbers; see there why)."""
+    if torch.compiler.is_compiling():
+        return _TracedLeakyReLU.apply(a)
+    return torch.nn.functional.leaky_relu(a, LEAKY_SLOPE)
+
 
 ACTIVATIONS = {
     "silu": torch.nn.functional.silu,
     "tanh": torch.tanh,
     "relu": torch.relu,
-    "leaky_relu": lambda x: torch.nn.functional.leaky_relu(x, 0.2),
+    "leaky_relu": _leaky_relu,
     "softplus": torch.nn.functional.softplus,
 }
 PIECEWISE_LINEAR = ("relu", "leaky_relu")
@@ -45,7 +90,7 @@ ACTIVATION_SLOPES = {
     "silu": _silu_slope,
     "tanh": lambda z: 1 - torch.tanh(z) ** 2,
     "relu": lambda z: (z > 0).to(z.dtype),
-    "leaky_relu": lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, 0.2)),
+    "leaky_relu": lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, LEAKY_SLOPE)),
     "softplus": torch.sigmoid,
 }
 
@@ -82,24 +127,37 @@ class EnsembleLinear(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.out_features == 1:
             return _NarrowOutput.apply(x, self.weight, self.bias)
+        if torch.compiler.is_compiling():
+            # Traced: the bias as a separate addition, which Inductor fuses into the activation's
+            # kernel (baddbmm first copies the broadcast bias into its output: one more pass
+            # over every activation); with one input the product is an outer product, and the
+            # whole layer fuses into that kernel. Equal to baddbmm's numbers in float32, to a
+            # rounding in float64 (MKL accumulates into the bias there).
+            if self.in_features == 1:
+                return x * self.weight + self.bias
+            return torch.bmm(x, self.weight) + self.bias
         return torch.baddbmm(self.bias, x, self.weight)
 
 
 class _NarrowOutput(torch.autograd.Function):
-    """``baddbmm(bias, x, weight)`` for a layer with one output, whose input gradient is an
-    outer product ``g W^T`` (contraction length 1).
+    """``baddbmm(bias, x, weight)`` for a layer with one output, computed as the transposed
+    product ``(W^T x^T + b^T)^T``, with the input gradient ``g W^T`` as a broadcast product and
+    the weight gradient ``x^T g`` as ``(g^T x)^T``.
 
-    ``torch.bmm`` runs that outer product as a general matrix product, which took as long as
-    the 64 x 64 hidden layers' products (issue 12: the width-1 layers were 25% of the step's
-    op time for 0.5% of its FLOPs). Here it is a broadcast multiplication: one product per
-    entry either way, so the numbers are the same bit for bit (tests/test_steps.py compares
-    the trainer against stored references). The weight and bias gradients are those of
-    ``BaddbmmBackward`` (``x^T g`` as a ``bmm``; ``g`` summed over the batch), the same ops.
+    ``torch.bmm`` runs a product with one output column as a general matrix product: in issue
+    12 the width-1 layers were 25% of the step's op time for 0.5% of its FLOPs. With the single
+    row on the left (``W^T``: 1 x width) the same dot products ran x3.2 faster for the forward
+    pass and x2-12 for the weight gradient (64 members, batch 256, width 64, this machine), and
+    the outer product ``g W^T`` (contraction length 1) is one multiplication per entry. The
+    input and weight gradients are bit for bit those of ``BaddbmmBackward`` (one product per
+    entry; the same dot products); the forward's dot products may round differently from
+    ``baddbmm(bias, x, weight)`` (BLAS sums them in another order: 6e-6 relative in float32 at
+    width 64, tests/test_steps.py).
     """
 
     @staticmethod
     def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        return torch.baddbmm(bias, x, weight)
+        return torch.baddbmm(bias.transpose(1, 2), weight.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
 
     @staticmethod
     def setup_context(ctx, inputs, output) -> None:
@@ -111,7 +169,7 @@ class _NarrowOutput(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         grad_x = grad * weight.transpose(1, 2) if need_x else None
-        grad_w = torch.bmm(x.transpose(1, 2), grad) if need_w else None
+        grad_w = torch.bmm(grad.transpose(1, 2), x).transpose(1, 2) if need_w else None
         grad_b = grad.sum(1, keepdim=True) if need_b else None
         return grad_x, grad_w, grad_b
 

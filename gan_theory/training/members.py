@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..constants import F64 as _F64
-from .ensemble import EnsembleMLP
+from .ensemble import LEAKY_SLOPE, EnsembleMLP
 
 if TYPE_CHECKING:
     from .trainer import EnsembleTrainer
@@ -124,7 +124,7 @@ class MemberDiscriminator:
         if self.dim != 1 or not net.piecewise_linear:
             raise ValueError(f"kink_points: needs a 1-D piecewise-linear network, got a {self.dim}-D "
                              f"{net.activation} network")
-        neg = 0.2 if net.activation == "leaky_relu" else 0.0
+        neg = LEAKY_SLOPE if net.activation == "leaky_relu" else 0.0
         ws = [layer.weight[0].detach().to("cpu", _F64).numpy() for layer in net.layers]
         bs = [layer.bias[0, 0].detach().to("cpu", _F64).numpy() for layer in net.layers]
         with np.errstate(divide="ignore", invalid="ignore"):

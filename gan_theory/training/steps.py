@@ -12,9 +12,8 @@ piece into one graph, and a member that stops does not change the graph.
 The pieces:
 
 * :func:`discriminator_losses` and :func:`generator_losses`: per-member losses (the forward
-  pass), compiled when ``TrainConfig.compile`` is set, except on CPU (see
-  :meth:`StepFunctions.build`; the backward pass of a compiled forward is compiled by
-  AOTAutograd);
+  pass), compiled when ``TrainConfig.compile`` is set (:meth:`StepFunctions.build`; the
+  backward pass of a compiled forward is compiled by AOTAutograd);
 * :func:`guarded_update`: the non-finite guard and the optimizer update, compiled too; the
   gradients between the two are taken with ``torch.autograd.grad`` of the sum of the members'
   losses (each member's gradient is that of its own loss);
@@ -178,17 +177,14 @@ class StepFunctions:
     mode: str | bool = False
 
     @classmethod
-    def build(cls, compile: bool | str = False, device: torch.device | str | None = None) -> StepFunctions:
-        """Eager functions (``compile=False``), or the pieces compiled with ``torch.compile``
+    def build(cls, compile: bool | str = False) -> StepFunctions:
+        """Eager functions (``compile=False``), or every piece compiled with ``torch.compile``
         (``True``: its default mode, or one of :data:`COMPILE_MODES`).
 
-        On CUDA every piece is compiled. On CPU (``device`` of type ``"cpu"``) only the update
-        (guard and optimizer: ~20 elementwise passes over every parameter, fused into one
-        kernel) and the detached generator pass are; the losses' forward and backward stay
-        eager, because Inductor's CPU kernels for them ran at x0.25-0.8 of eager's aten kernels
-        (issue 12, 64 members of 1-64-64-1 MLPs, batch 256, one thread, torch 2.13: the
-        vectorised store of the bool mask that a LeakyReLU saves for its backward took 14 ms
-        per 2^20 entries, against 1.3 ms scalar), while compiling the update gave x1.1.
+        The same pieces on every device. (The CPU once compiled only the update and the sampling,
+        because Inductor's CPU kernel for the bool mask of a traced LeakyReLU was slow; the
+        ensemble's LeakyReLU saves a float when traced: ``_TracedLeakyReLU`` in
+        :mod:`gan_theory.training.ensemble`.)
         """
         if compile is False:
             return cls()
@@ -197,8 +193,6 @@ class StepFunctions:
         def c(fn):
             return torch.compile(fn, mode=mode, dynamic=False)
 
-        if device is not None and torch.device(device).type == "cpu":
-            return cls(update=c(guarded_update), sample=c(_generate_detached), mode=compile)
         return cls(c(discriminator_losses), c(generator_losses), c(guarded_update), c(_generate_detached), compile)
 
 

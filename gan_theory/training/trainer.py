@@ -117,7 +117,7 @@ class EnsembleTrainer:
         self.train_time = 0.0
         self._last: dict[str, torch.Tensor] = {}
         self.out: Path | None = None
-        self._fns = StepFunctions.build(config.compile, self.device)
+        self._fns = StepFunctions.build(config.compile)
 
     # ------------------------------------------------------------------ construction
     def _build_chunk(self, start: int, size: int) -> _Chunk:

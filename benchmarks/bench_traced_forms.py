@@ -1,0 +1,125 @@
+"""Why the compiled step traces its own forms of LeakyReLU and of the layers' bias (issue 12).
+
+The throughput suite's step (64 members of 1-64-64-1 MLPs, batch 256, Adam; see
+``gan_theory.bench.throughput``) timed in four forms:
+
+* ``eager``: ``TrainConfig(compile=False)``;
+* ``compiled``: ``TrainConfig(compile=True)`` as shipped: every piece compiled, the traced
+  LeakyReLU saving a float (``gan_theory.training.ensemble._TracedLeakyReLU``) and the layers'
+  bias added apart from the product, so that Inductor fuses it into the activation;
+* ``compiled_aten_leaky``: the same, with aten's LeakyReLU traced (AOTAutograd then saves a
+  bool mask for its backward);
+* ``compiled_baddbmm``: the same, with the layers' product and bias as one ``baddbmm`` (which
+  first copies the broadcast bias into its output).
+
+Each form runs in its own process (the forms are module-level switches read while Dynamo
+traces, so two of them cannot share a process), the four one after the other, twice
+(``ABCDABCD``), each timing ``--rounds`` rounds of ``--steps`` steps after its warm-up; a
+form's time is the median over all its rounds, and the ratios are to ``compiled``.
+
+Run from the repository root (torch on its default threads unless ``--threads``)::
+
+    PYTHONPATH=. python benchmarks/bench_traced_forms.py [--threads N]
+
+Writes ``benchmarks/results/traced_forms_cpu.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, write  # noqa: E402
+
+from gan_theory.bench.throughput import keep_freed_memory, make_trainer  # noqa: E402
+from gan_theory.training import ensemble  # noqa: E402
+
+N = 64
+
+
+def _build(form: str):
+    """A warmed-up trainer of the form. The switches stay set for the life of the (child)
+    process: Dynamo guards on what it read while tracing, and would retrace a restored form."""
+    forward = ensemble.EnsembleLinear.forward
+    if form == "compiled_aten_leaky":
+        ensemble.ACTIVATIONS["leaky_relu"] = lambda a: torch.nn.functional.leaky_relu(a, ensemble.LEAKY_SLOPE)
+    if form == "compiled_baddbmm":
+        def baddbmm_forward(self, x):
+            if self.out_features == 1:
+                return forward(self, x)
+            return torch.baddbmm(self.bias, x, self.weight)
+
+        ensemble.EnsembleLinear.forward = baddbmm_forward
+    tr = make_trainer(N, torch.device("cpu"), compile=form != "eager")
+    t0 = time.perf_counter()
+    tr.step()
+    startup = time.perf_counter() - t0
+    for _ in range(3):
+        tr.step()
+    return tr, startup
+
+
+def _one(form: str, rounds: int, steps: int) -> None:
+    """In a child process: build the form, time it, print one JSON line."""
+    import json
+
+    keep_freed_memory()
+    tr, startup = _build(form)
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            tr.step()
+        times.append((time.perf_counter() - t0) / steps)
+    print(json.dumps({"form": form, "times": times, "startup_s": startup}))
+
+
+def main() -> None:
+    import json
+    import os
+    import subprocess
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20, help="steps per round")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.child:
+        _one(args.child, args.rounds, args.steps)
+        return
+    forms = ("eager", "compiled", "compiled_aten_leaky", "compiled_baddbmm")
+    times = {f: [] for f in forms}
+    startup = {f: [] for f in forms}
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    for _ in range(2):
+        for f in forms:
+            cmd = [sys.executable, __file__, "--child", f, "--rounds", str(args.rounds), "--steps", str(args.steps)]
+            if args.threads:
+                cmd += ["--threads", str(args.threads)]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+            rec = json.loads(out.strip().splitlines()[-1])
+            times[f] += rec["times"]
+            startup[f].append(rec["startup_s"])
+    ref = statistics.median(times["compiled"])
+    rows = {f: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v),
+                "relative_to_compiled": statistics.median(v) / ref, "startup_s": startup[f]}
+            for f, v in times.items()}
+    for f, r in rows.items():
+        print(f"{f:22s} {r['median_s'] * 1e3:7.2f} ms/step  x{r['relative_to_compiled']:.2f} of compiled", flush=True)
+    path = write("traced_forms_cpu.json", {
+        "what": __doc__.split("\n\n")[0], "members": N, "rounds_per_process": args.rounds,
+        "steps_per_round": args.steps, "processes_per_form": 2, "machine": machine(), "forms": rows})
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
