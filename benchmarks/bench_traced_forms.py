@@ -1,7 +1,7 @@
-"""Why the compiled step traces its own forms of LeakyReLU and of the layers' bias (issue 12).
+"""Why the step uses its own forms of LeakyReLU, of the layers' bias and of the one-output layer (issue 12).
 
 The throughput suite's step (64 members of 1-64-64-1 MLPs, batch 256, Adam; see
-``gan_theory.bench.throughput``) timed in four forms:
+``gan_theory.bench.throughput``) timed in five forms:
 
 * ``eager``: ``TrainConfig(compile=False)``;
 * ``compiled``: ``TrainConfig(compile=True)`` as shipped: every piece compiled, the traced
@@ -10,11 +10,14 @@ The throughput suite's step (64 members of 1-64-64-1 MLPs, batch 256, Adam; see
 * ``compiled_aten_leaky``: the same, with aten's LeakyReLU traced (AOTAutograd then saves a
   bool mask for its backward);
 * ``compiled_baddbmm``: the same, with the layers' product and bias as one ``baddbmm`` (which
-  first copies the broadcast bias into its output).
+  first copies the broadcast bias into its output);
+* ``compiled_narrow_bmm``: the same, with the one-output layers as ``baddbmm(bias, x, W)`` and
+  their weight gradient as ``bmm(x^T, g)`` (one-column products; the shipped layer computes
+  the transposed products ``W^T x^T`` and ``g^T x``).
 
 Each form runs in its own process (the forms are module-level switches read while Dynamo
-traces, so two of them cannot share a process), the four one after the other, twice
-(``ABCDABCD``), each timing ``--rounds`` rounds of ``--steps`` steps after its warm-up; a
+traces, so two of them cannot share a process), the five one after the other, twice
+(``ABCDEABCDE``), each timing ``--rounds`` rounds of ``--steps`` steps after its warm-up; a
 form's time is the median over all its rounds, and the ratios are to ``compiled``.
 
 Run from the repository root (torch on its default threads unless ``--threads``)::
@@ -56,6 +59,20 @@ def _build(form: str):
             return torch.baddbmm(self.bias, x, self.weight)
 
         ensemble.EnsembleLinear.forward = baddbmm_forward
+    if form == "compiled_narrow_bmm":
+        narrow = ensemble._NarrowOutput
+
+        def narrow_forward(x, weight, bias):
+            return torch.baddbmm(bias, x, weight)
+
+        def narrow_backward(ctx, grad):
+            x, weight = ctx.saved_tensors
+            need_x, need_w, need_b = ctx.needs_input_grad
+            return (grad * weight.transpose(1, 2) if need_x else None,
+                    torch.bmm(x.transpose(1, 2), grad) if need_w else None,
+                    grad.sum(1, keepdim=True) if need_b else None)
+
+        narrow.forward, narrow.backward = staticmethod(narrow_forward), staticmethod(narrow_backward)
     tr = make_trainer(N, torch.device("cpu"), compile=form != "eager")
     t0 = time.perf_counter()
     tr.step()
@@ -96,7 +113,7 @@ def main() -> None:
     if args.child:
         _one(args.child, args.rounds, args.steps)
         return
-    forms = ("eager", "compiled", "compiled_aten_leaky", "compiled_baddbmm")
+    forms = ("eager", "compiled", "compiled_aten_leaky", "compiled_baddbmm", "compiled_narrow_bmm")
     times = {f: [] for f in forms}
     startup = {f: [] for f in forms}
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))

@@ -24,11 +24,12 @@ from .families import FAMILIES, GENERIC, Family, family, read_params, register_f
 from .fast import FastView, fast_view
 from .hints import IQR_PER_SD, FamilyHints, Hints, family_hints, register_hints, to_landmarks, torch_hints
 from .recentre import oblique, recentre, recentred
-from .sampling import sampler
+from .draws import standard_draws
+from .sampling import batch_sampler, sampler
 from .scipybridge import is_scipy_frozen, scipy_cdf_sf, scipy_loc_scale
 from .torchconv import check_parameters, parameters, rebuild, to_float64
 
-__all__ = ["FAMILIES", "GENERIC", "IQR_PER_SD", "Density", "DensityLike", "Family", "FamilyHints", "FastView", "Hints", "as_density", "as_pair", "batch_size",
+__all__ = ["FAMILIES", "GENERIC", "IQR_PER_SD", "Density", "DensityLike", "Family", "FamilyHints", "FastView", "Hints", "as_density", "as_pair", "batch_sampler", "batch_size",
            "check_parameters", "fast_view", "family_hints", "is_scipy_frozen", "family", "oblique", "parameters", "read_params", "rebuild", "register_family",
            "recentre", "recentred", "register_hints", "sample_torch", "sampler", "scipy_cdf_sf", "scipy_loc_scale",
-           "to_float64", "to_landmarks", "torch_hints"]
+           "standard_draws", "to_float64", "to_landmarks", "torch_hints"]

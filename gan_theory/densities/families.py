@@ -42,6 +42,7 @@ from scipy.special import beta as beta_fn
 from scipy.special import gammaln
 
 from ..constants import F64 as _F64
+from .draws import standard_draws
 from .table import (FAMILIES, Components, Family, FamilyHints, LogProb, family, family_hints_of, read_params,
                     register_family)
 
@@ -101,10 +102,14 @@ def _uniform_check(low, high):
 # --------------------------------------------------------------------------------------------
 # Samplers (uniform and normal draws from the generator only)
 # --------------------------------------------------------------------------------------------
+def _draws(kind: str, idx: torch.Tensor, event: tuple, generators) -> torch.Tensor:
+    """Standard draws for the components ``idx`` (G, n): shape (G, n, *event)."""
+    return standard_draws(kind, (*idx.shape[1:], *event), generators)
+
+
 def _normal_sampler(loc, scale):
-    def normal(idx, g):
-        lo = loc[idx]
-        return torch.randn(lo.shape, generator=g, dtype=_F64).mul_(scale[idx]).add_(lo)
+    def normal(idx, generators):
+        return _draws("normal", idx, loc.shape[1:], generators).mul_(scale[idx]).add_(loc[idx])
 
     return normal
 
@@ -112,24 +117,23 @@ def _normal_sampler(loc, scale):
 def _uniform_sampler(low, high):
     width = high - low
 
-    def uniform(idx, g):
-        lo = low[idx]
-        return torch.rand(lo.shape, generator=g, dtype=_F64).mul_(width[idx]).add_(lo)
+    def uniform(idx, generators):
+        return _draws("uniform", idx, low.shape[1:], generators).mul_(width[idx]).add_(low[idx])
 
     return uniform
 
 
 def _laplace_sampler(loc, scale):
-    def laplace(idx, g):
-        u = torch.rand(loc[idx].shape, generator=g, dtype=_F64) * 2 - 1
+    def laplace(idx, generators):
+        u = _draws("uniform", idx, loc.shape[1:], generators) * 2 - 1
         return loc[idx] - scale[idx] * torch.sign(u) * torch.log1p(-u.abs())
 
     return laplace
 
 
 def _mvn_sampler(loc, scale_tril):
-    def mvn(idx, g):
-        z = torch.randn(loc[idx].shape, generator=g, dtype=_F64)
+    def mvn(idx, generators):
+        z = _draws("normal", idx, loc.shape[1:], generators)
         return loc[idx] + (scale_tril[idx] @ z.unsqueeze(-1)).squeeze(-1)
 
     return mvn

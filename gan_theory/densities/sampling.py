@@ -13,18 +13,20 @@ generator, and restored).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.distributions as td
 
 from ..constants import F64 as _F64
 from .density import Density
+from .draws import standard_draws
 from .families import Components, family
 
-__all__ = ["sampler"]
+__all__ = ["batch_sampler", "sampler", "standard_draws"]
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
+BatchSampler = Callable[[int, Sequence[torch.Generator]], torch.Tensor]
 
 
 def _p(v: torch.Tensor, batched: bool) -> torch.Tensor:
@@ -34,9 +36,10 @@ def _p(v: torch.Tensor, batched: bool) -> torch.Tensor:
 
 
 def _components(d: td.Distribution, batched: bool) -> Components | None:
-    """``(idx, generator) -> x`` with ``x[j]`` drawn from component ``idx[j]`` (a mixture's
-    component batch), or from ``d`` itself when ``batched`` is False (``idx`` all zeros): the
-    family table's sampler (exact type), also for an ``Independent`` over a batch of two."""
+    """``(idx, generators) -> x`` with ``x[i, j]`` drawn from component ``idx[i, j]`` (a
+    mixture's component batch), or from ``d`` itself when ``batched`` is False (``idx`` all
+    zeros): the family table's sampler (exact type), also for an ``Independent`` over a batch
+    of two."""
     if type(d) is td.Independent and d.reinterpreted_batch_ndims == 1 and d.event_shape == (2,):
         d = d.base_dist
     fam = family(type(d))
@@ -45,30 +48,46 @@ def _components(d: td.Distribution, batched: bool) -> Components | None:
     return fam.sampler(**{k: _p(getattr(d, k), batched) for k in fam.params})
 
 
-def sampler(p: Density) -> Sampler:
-    """A function ``(n, generator) -> samples`` of shape (n,) (1-D) or (n, 2), float64 on CPU,
-    that draws only from ``generator``."""
+def batch_sampler(p: Density) -> BatchSampler:
+    """A function ``(n, generators) -> samples`` of shape (G, n) (1-D) or (G, n, 2), float64 on
+    CPU, whose row ``i`` draws only from ``generators[i]``: row ``i`` equals
+    ``sampler(p)(n, generators[i])`` bit for bit. For the family table's samplers the
+    per-generator work is the random draws alone (the transformation, arithmetic and the
+    Laplace's ``log1p``, runs once over all rows); the inverse CDF runs row by row."""
     dist = p.dist
     if isinstance(dist, td.MixtureSameFamily):
         comp = _components(dist.component_distribution, batched=True)
         if comp is not None:
             probs = dist.mixture_distribution.probs.detach().to("cpu", _F64)
 
-            def mixture(n: int, g: torch.Generator) -> torch.Tensor:
-                return comp(torch.multinomial(probs, n, replacement=True, generator=g), g)
+            def mixture(n: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
+                idx = torch.empty((len(generators), n), dtype=torch.long)
+                for row, g in zip(idx, generators):  # each generator: its components, then its draws
+                    torch.multinomial(probs, n, replacement=True, generator=g, out=row)
+                return comp(idx, generators)
 
             return mixture
     elif dist is not None:
         comp = _components(dist, batched=False)
         if comp is not None:
-            return lambda n, g: comp(torch.zeros(n, dtype=torch.long), g)
+            return lambda n, generators: comp(torch.zeros((len(generators), n), dtype=torch.long), generators)
         if p.dim == 1 and _has_icdf(dist):
-            def inverse_cdf(n: int, g: torch.Generator) -> torch.Tensor:
-                u = torch.rand(n, generator=g, dtype=_F64).clamp(2.0 ** -60, 1 - 2.0 ** -53)
-                return dist.icdf(u).to(_F64)
+            def inverse_cdf(n: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
+                u = standard_draws("uniform", (n,), generators).clamp(2.0 ** -60, 1 - 2.0 ** -53)
+                # row by row: a quantile function of transcendental kernels (pow, exp) can round
+                # an entry differently at another offset of a longer tensor (their vectorised
+                # and scalar loops), and a row must be the same drawn alone
+                return torch.stack([dist.icdf(row).to(_F64) for row in u])
 
             return inverse_cdf
-    return lambda n, g: p.sample(n, g)
+    return lambda n, generators: torch.stack([p.sample(n, g) for g in generators])
+
+
+def sampler(p: Density) -> Sampler:
+    """A function ``(n, generator) -> samples`` of shape (n,) (1-D) or (n, 2), float64 on CPU,
+    that draws only from ``generator`` (row 0 of :func:`batch_sampler`)."""
+    many = batch_sampler(p)
+    return lambda n, g: many(n, (g,))[0]
 
 
 def _has_icdf(dist: td.Distribution) -> bool:

@@ -11,7 +11,7 @@ are in :mod:`gan_theory.densities.families`, which registers them on import.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +27,11 @@ __all__ = ["FAMILIES", "Components", "Family", "FamilyHints", "LogProb", "family
 _TINY = float(np.finfo(np.float64).tiny)
 
 LogProb = Callable[[np.ndarray], np.ndarray]
-#: ``(idx, generator) -> x``: ``x[j]`` drawn from batch element (mixture component) ``idx[j]``.
-Components = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+#: ``(idx, generators) -> x``: ``idx`` of shape (G, n), ``x[i, j]`` drawn from batch element
+#: (mixture component) ``idx[i, j]`` with the random numbers of row ``i`` from ``generators[i]``
+#: only (:func:`gan_theory.densities.draws.standard_draws`), so that a row is the same drawn
+#: alone (G = 1) or among others.
+Components = Callable[[torch.Tensor, Sequence[torch.Generator]], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class Family:
         ``bounds(**params) -> (lower, upper)`` of the support; unbounded if not given.
     sampler : callable, optional
         ``sampler(**params) -> Components`` on float64 CPU tensors with a leading batch
-        (component) dimension.
+        (component) dimension; it draws with
+        :func:`gan_theory.densities.draws.standard_draws` (one row per generator).
     scipy : callable, optional
         ``scipy(**params) -> frozen scipy.stats distribution`` with the same density.
     rebuild : callable, optional

@@ -39,10 +39,10 @@ class _TracedLeakyReLU(torch.autograd.Function):
     (``a * 1 = a``; ``a * 0.2`` is the same single rounding; at ``a = 0`` the slope is 0.2, as
     aten's ``leaky_relu_backward`` takes it). Traced, aten's form makes AOTAutograd save the bool
     mask ``a > 0`` for the backward, and Inductor's CPU kernel that stores a bool mask ran at
-    x0.1 of a float store (torch 2.13: 14 ms per 2^20 entries against 1.3 ms), which made the
-    compiled step slower than eager; saving the float input instead made the compiled step at
-    N = 64 x1.1 faster than compiling the update alone (``benchmarks/results/bench``,
-    ``throughput_cpu.json``).
+    x0.1 of a float store (torch 2.13: 14 ms per 2^20 entries against 1.3 ms). Measured on the
+    throughput suite's step at N = 64 (``benchmarks/bench_traced_forms.py``,
+    ``benchmarks/results/traced_forms_cpu.json``, 2 CPU threads): with aten's form traced the
+    compiled step took x1.51 the time of the step with this one, and x1.10 that of eager.
     """
 
     @staticmethod
@@ -130,9 +130,10 @@ class EnsembleLinear(torch.nn.Module):
         if torch.compiler.is_compiling():
             # Traced: the bias as a separate addition, which Inductor fuses into the activation's
             # kernel (baddbmm first copies the broadcast bias into its output: one more pass
-            # over every activation); with one input the product is an outer product, and the
-            # whole layer fuses into that kernel. Equal to baddbmm's numbers in float32, to a
-            # rounding in float64 (MKL accumulates into the bias there).
+            # over every activation; traced as baddbmm the step took x1.07 the time,
+            # benchmarks/results/traced_forms_cpu.json); with one input the product is an outer
+            # product, and the whole layer fuses into that kernel. Equal to baddbmm's numbers in
+            # float32, to a rounding in float64 (MKL accumulates into the bias there).
             if self.in_features == 1:
                 return x * self.weight + self.bias
             return torch.bmm(x, self.weight) + self.bias
@@ -147,12 +148,12 @@ class _NarrowOutput(torch.autograd.Function):
     ``torch.bmm`` runs a product with one output column as a general matrix product: in issue
     12 the width-1 layers were 25% of the step's op time for 0.5% of its FLOPs. With the single
     row on the left (``W^T``: 1 x width) the same dot products ran x3.2 faster for the forward
-    pass and x2-12 for the weight gradient (64 members, batch 256, width 64, this machine), and
+    pass and x2-12 for the weight gradient (64 members, batch 256, width 64, 2 CPU threads), and
     the outer product ``g W^T`` (contraction length 1) is one multiplication per entry. The
     input and weight gradients are bit for bit those of ``BaddbmmBackward`` (one product per
-    entry; the same dot products); the forward's dot products may round differently from
-    ``baddbmm(bias, x, weight)`` (BLAS sums them in another order: 6e-6 relative in float32 at
-    width 64, tests/test_steps.py).
+    entry; the same dot products); the forward's dot products may be summed in another order
+    than by ``baddbmm(bias, x, weight)``, within the rounding bound of a dot product
+    (tests/test_steps.py).
     """
 
     @staticmethod

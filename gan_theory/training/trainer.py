@@ -36,7 +36,7 @@ from .members import Member, MemberDiscriminator, MemberGenerator
 from .metrics import grid_metrics, member_metrics
 from .optim import EnsembleAdam, EnsembleSGD
 from .rundir import _CHECKPOINT_FORMAT, _CHECKPOINT_VERSION
-from .sampling import sampler
+from .sampling import batch_sampler, sampler, standard_draws
 from .steps import StepFunctions, StepOutput, discriminator_step, generator_step, stop_reason, update_stops
 
 __all__ = ["EnsembleTrainer"]
@@ -101,6 +101,7 @@ class EnsembleTrainer:
         self.n_members = n = config.ensemble
         self.rngs = [torch.Generator().manual_seed(s) for s in config.member_seeds]
         self.sample_data = sampler(self.p_data)
+        self.sample_batch = batch_sampler(self.p_data)
         self.data_dist = None
         if config.discriminator == "optimal" and config.generator != "grid":
             self.data_dist = rebuild(self.p_data.dist, self.dtype, self.device)
@@ -191,12 +192,11 @@ class EnsembleTrainer:
 
     # ------------------------------------------------------------------ one step
     def _noise(self, chunk: _Chunk, n: int, latent: int) -> torch.Tensor:
-        z = torch.stack([torch.randn(n, latent, generator=g, dtype=self.dtype)
-                         for g in self.rngs[chunk.start:chunk.start + chunk.size]])
+        z = standard_draws("normal", (n, latent), self.rngs[chunk.start:chunk.start + chunk.size], self.dtype)
         return z.to(self.device)
 
     def _real(self, chunk: _Chunk, n: int) -> torch.Tensor:
-        x = torch.stack([self.sample_data(n, g) for g in self.rngs[chunk.start:chunk.start + chunk.size]])
+        x = self.sample_batch(n, self.rngs[chunk.start:chunk.start + chunk.size])
         return x.reshape(chunk.size, n, self.dim).to(self.device, self.dtype)
 
     def _data_log_prob(self, x: torch.Tensor) -> torch.Tensor:

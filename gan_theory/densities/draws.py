@@ -1,0 +1,44 @@
+"""Standard random draws, one row per ``torch.Generator``.
+
+Every sampler of the family table (:mod:`.families`) and :func:`gan_theory.densities.sampler`
+draws its random numbers here. Row ``i`` comes from ``generators[i]`` alone, filled in place by
+``Tensor.normal_`` or ``Tensor.uniform_``, which give the numbers ``torch.randn`` and
+``torch.rand`` give for the same generator, shape and dtype (tests/test_sampling_rows.py): so a
+row is the same whether it is drawn alone or with others, and the transformation that follows
+(a location-scale map, an inverse CDF) runs once over all rows instead of once per generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ..constants import F64 as _F64
+
+__all__ = ["standard_draws"]
+
+_KINDS = {"normal": torch.Tensor.normal_, "uniform": torch.Tensor.uniform_}
+
+
+def standard_draws(kind: str, shape: Sequence[int], generators: Sequence[torch.Generator],
+                   dtype: torch.dtype = _F64) -> torch.Tensor:
+    """Standard normal (``kind="normal"``) or U[0, 1) (``"uniform"``) draws of shape
+    ``(len(generators), *shape)`` on CPU, row ``i`` from ``generators[i]`` only.
+
+    Parameters
+    ----------
+    kind : {"normal", "uniform"}
+    shape : sequence of int
+        The shape of one row.
+    generators : sequence of torch.Generator
+    dtype : torch.dtype
+        float64 unless told.
+    """
+    fill = _KINDS.get(kind)
+    if fill is None:
+        raise ValueError(f"kind: expected 'normal' or 'uniform', got {kind!r}")
+    out = torch.empty((len(generators), *shape), dtype=dtype)
+    for row, g in zip(out, generators):
+        fill(row, generator=g)
+    return out
