@@ -96,3 +96,20 @@ def test_location_scale_rows_are_the_formula_on_the_generators_draws():
         for row, g in zip(rows, _gens(3)):
             k = torch.multinomial(w, 50, replacement=True, generator=g)
             assert torch.equal(row, draw(50, generator=g, dtype=F64) * scale[k] + loc[k])
+
+
+@pytest.mark.parametrize("call, err, match", [
+    (lambda: standard_draws("normal", (-1,), _gens(1)), ValueError, "shape"),
+    (lambda: standard_draws("normal", (2.5,), _gens(1)), TypeError, "shape"),
+    (lambda: standard_draws("normal", (3,), [0]), TypeError, "generators: expected CPU torch.Generator"),
+    (lambda: batch_sampler(as_density(gt.toys.mixture2()))(-3, _gens(2)), ValueError, "n"),
+    (lambda: batch_sampler(as_density(gt.toys.mixture2()))(True, _gens(2)), TypeError, "n: expected an integer"),
+])
+def test_bad_input_is_refused_with_the_argument_named(call, err, match):
+    with pytest.raises(err, match=match):
+        call()
+
+
+def test_no_generators_give_no_rows():
+    assert batch_sampler(as_density(gt.toys.ring(8, std=0.1)))(5, []).shape[0] == 0
+    assert standard_draws("uniform", (4,), []).shape == (0, 4)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ..checks import check_int
 from ..constants import F64 as _F64
 
 __all__ = ["standard_draws"]
@@ -38,6 +39,11 @@ def standard_draws(kind: str, shape: Sequence[int], generators: Sequence[torch.G
     fill = _KINDS.get(kind)
     if fill is None:
         raise ValueError(f"kind: expected 'normal' or 'uniform', got {kind!r}")
+    shape = tuple(check_int("shape", s, lower=0) for s in shape)
+    generators = list(generators)
+    for g in generators:
+        if not isinstance(g, torch.Generator) or g.device.type != "cpu":
+            raise TypeError(f"generators: expected CPU torch.Generator objects, got {g!r}")
     out = torch.empty((len(generators), *shape), dtype=dtype)
     for row, g in zip(out, generators):
         fill(row, generator=g)

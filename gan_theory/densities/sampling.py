@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.distributions as td
 
+from ..checks import check_int
 from ..constants import F64 as _F64
 from .density import Density
 from .draws import standard_draws
@@ -54,6 +55,15 @@ def batch_sampler(p: Density) -> BatchSampler:
     ``sampler(p)(n, generators[i])`` bit for bit. For the family table's samplers the
     per-generator work is the random draws alone (the transformation, arithmetic and the
     Laplace's ``log1p``, runs once over all rows); the inverse CDF runs row by row."""
+    draw = _batch_sampler(p)
+
+    def sample(n: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
+        return draw(check_int("n", n, lower=0), list(generators))
+
+    return sample
+
+
+def _batch_sampler(p: Density) -> BatchSampler:
     dist = p.dist
     if isinstance(dist, td.MixtureSameFamily):
         comp = _components(dist.component_distribution, batched=True)

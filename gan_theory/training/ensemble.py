@@ -42,7 +42,7 @@ class _TracedLeakyReLU(torch.autograd.Function):
     x0.1 of a float store (torch 2.13: 14 ms per 2^20 entries against 1.3 ms). Measured on the
     throughput suite's step at N = 64 (``benchmarks/bench_traced_forms.py``,
     ``benchmarks/results/traced_forms_cpu.json``, 2 CPU threads): with aten's form traced the
-    compiled step took x1.51 the time of the step with this one, and x1.10 that of eager.
+    compiled step took x1.60 the time of the step with this one, and x1.18 that of eager.
     """
 
     @staticmethod
@@ -130,7 +130,7 @@ class EnsembleLinear(torch.nn.Module):
         if torch.compiler.is_compiling():
             # Traced: the bias as a separate addition, which Inductor fuses into the activation's
             # kernel (baddbmm first copies the broadcast bias into its output: one more pass
-            # over every activation; traced as baddbmm the step took x1.07 the time,
+            # over every activation; traced as baddbmm the step took x1.11 the time,
             # benchmarks/results/traced_forms_cpu.json); with one input the product is an outer
             # product, and the whole layer fuses into that kernel. Equal to baddbmm's numbers in
             # float32, to a rounding in float64 (MKL accumulates into the bias there).
@@ -147,9 +147,10 @@ class _NarrowOutput(torch.autograd.Function):
 
     ``torch.bmm`` runs a product with one output column as a general matrix product: in issue
     12 the width-1 layers were 25% of the step's op time for 0.5% of its FLOPs. With the single
-    row on the left (``W^T``: 1 x width) the same dot products ran x3.2 faster for the forward
-    pass and x2-12 for the weight gradient (64 members, batch 256, width 64, 2 CPU threads), and
-    the outer product ``g W^T`` (contraction length 1) is one multiplication per entry. The
+    row on the left (``W^T``: 1 x width) the same dot products run faster (with the one-column
+    products the throughput suite's compiled step at N = 64 took x1.19 the time,
+    ``benchmarks/results/traced_forms_cpu.json``), and the outer product ``g W^T``
+    (contraction length 1) is one multiplication per entry. The
     input and weight gradients are bit for bit those of ``BaddbmmBackward`` (one product per
     entry; the same dot products); the forward's dot products may be summed in another order
     than by ``baddbmm(bias, x, weight)``, within the rounding bound of a dot product
