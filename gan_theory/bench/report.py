@@ -19,11 +19,16 @@ def _g(x: Any, fmt: str = ".3g") -> str:
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, fmt)
 
 
+def _threads(env: dict[str, Any]) -> str:
+    n = env["torch_threads"]
+    return f"{n} thread" + ("" if n == 1 else "s")
+
+
 def _throughput(d: dict[str, Any]) -> list[str]:
     rows = d["rows"]
     env = d["environment"]
     peak = d["matmul_peak"]["fp32"]["flops_per_s"]
-    out = [f"**Throughput** ({env['device_name']}, {env['torch_threads']} threads, torch {env['torch']}; "
+    out = [f"**Throughput** ({env['device_name']}, {_threads(env)}, torch {env['torch']}; "
            f"{d['architecture']}; matmul peak measured in the same run: {peak / 1e9:.0f} GFLOP/s fp32"
            + (f", {d['matmul_peak']['tf32']['flops_per_s'] / 1e12:.0f} TFLOP/s tf32" if "flops_per_s" in d["matmul_peak"].get("tf32", {})
               else "") + "):", "",
@@ -52,7 +57,7 @@ def _throughput(d: dict[str, Any]) -> list[str]:
 
 def _convergence(d: dict[str, Any]) -> list[str]:
     env = d["environment"]
-    out = [f"**Convergence** ({env['device_name']}, {env['torch_threads']} threads"
+    out = [f"**Convergence** ({env['device_name']}, {_threads(env)}"
            f"{', --quick' if d.get('quick') else ''}): first logged step where the median over the ensemble of "
            "C(G) + log 4 <= eps; converged GANs per minute counting training alone / training plus exact metrics.",
            "", "| case | seeds | eps | step | per-seed median [IQR] | GANs/min (training) | GANs/min (with metrics) | "
