@@ -110,6 +110,76 @@ def test_bad_input_is_refused_with_the_argument_named(call, err, match):
         call()
 
 
-def test_no_generators_give_no_rows():
-    assert batch_sampler(as_density(gt.toys.ring(8, std=0.1)))(5, []).shape[0] == 0
+@pytest.mark.parametrize("dist", [gt.toys.mixture2(), gt.toys.ring(8, std=0.1),
+                                  td.Gamma(torch.tensor(2.0, dtype=F64), torch.tensor(1.5, dtype=F64)),
+                                  td.Cauchy(torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64))],
+                         ids=["mixture", "ring", "generic", "inverse_cdf"])
+def test_no_generators_or_no_samples_give_empty_rows(dist):
+    """Every route (table mixture, 2-D mixture, generic, inverse CDF): G = 0 or n = 0 gives an empty
+    (G, n[, 2]) tensor, not an error from torch."""
+    p = as_density(dist)
+    event = () if p.dim == 1 else (2,)
+    assert batch_sampler(p)(5, []).shape == (0, 5, *event)
+    assert batch_sampler(p)(0, _gens(3)).shape == (3, 0, *event)
     assert standard_draws("uniform", (4,), []).shape == (0, 4)
+
+
+def test_one_generator_instead_of_a_list_is_refused():
+    p = as_density(gt.toys.mixture2())
+    with pytest.raises(TypeError, match="generators: expected a sequence"):
+        batch_sampler(p)(3, torch.Generator())
+    with pytest.raises(TypeError, match="generators: expected a sequence"):
+        standard_draws("normal", (3,), torch.Generator())
+    with pytest.raises(TypeError, match="shape: expected a tuple"):
+        standard_draws("normal", 3, _gens(1))
+
+
+def test_a_family_sampler_with_the_old_signature_gets_a_clear_error():
+    """A family registered with a sampler written for (idx, generator) (before issue 12) fails with a
+    message naming Family.sampler and the signature, not deep inside torch."""
+    import dataclasses
+
+    from gan_theory.densities import table
+
+    class MyNormal(td.Normal):
+        pass
+
+    def old_style(loc, scale):
+        return lambda idx, g: torch.randn(loc[idx].shape, generator=g, dtype=F64) * scale[idx] + loc[idx]
+
+    base = table.FAMILIES[td.Normal]
+    entry = dataclasses.replace(base, type=MyNormal, sampler=old_style, examples=None)
+    table.FAMILIES[MyNormal] = entry
+    try:
+        d = td.MixtureSameFamily(td.Categorical(torch.tensor([0.5, 0.5], dtype=F64)),
+                                 MyNormal(torch.tensor([-1.0, 1.0], dtype=F64), torch.tensor([0.5, 0.5], dtype=F64)))
+        with pytest.raises(TypeError, match=r"Family.sampler of MyNormal: expected a function \(idx of shape"):
+            batch_sampler(as_density(d))(4, _gens(2))
+    finally:
+        del table.FAMILIES[MyNormal]
+
+
+def test_laplace_and_mvn_rows_are_their_formulas_on_the_generators_draws():
+    """Laplace: loc - scale sign(u) log1p(-|u|) with u = 2 rand - 1; a 2-D Gaussian mixture with a
+    full scale_tril: loc[k] + L[k] z. Written out here on the same generators (component by
+    multinomial first); float64, the Laplace to the last bit, the Gaussian to 1e-15 (the 2 x 2
+    product may fuse a multiply-add)."""
+    f = torch.tensor
+    w = f([0.4, 0.6], dtype=F64)
+    loc, scale = f([-1.0, 2.0], dtype=F64), f([0.5, 0.25], dtype=F64)
+    lap = td.MixtureSameFamily(td.Categorical(w), td.Laplace(loc, scale))
+    rows = batch_sampler(as_density(lap))(40, _gens(3))
+    for row, g in zip(rows, _gens(3)):
+        k = torch.multinomial(w, 40, replacement=True, generator=g)
+        u = torch.rand(40, generator=g, dtype=F64) * 2 - 1
+        assert torch.equal(row, loc[k] - scale[k] * torch.sign(u) * torch.log1p(-u.abs()))
+    mu = f([[0.0, 1.0], [2.0, -1.0]], dtype=F64)
+    tril = f([[[1.0, 0.0], [0.5, 0.7]], [[0.3, 0.0], [-0.2, 0.9]]], dtype=F64)
+    mvn = td.MixtureSameFamily(td.Categorical(w), td.MultivariateNormal(mu, scale_tril=tril))
+    rows = batch_sampler(as_density(mvn))(40, _gens(3))
+    for row, g in zip(rows, _gens(3)):
+        k = torch.multinomial(w, 40, replacement=True, generator=g)
+        z = torch.randn(40, 2, generator=g, dtype=F64)
+        expected = torch.stack([mu[k, 0] + tril[k, 0, 0] * z[:, 0],
+                                mu[k, 1] + (tril[k, 1, 0] * z[:, 0] + tril[k, 1, 1] * z[:, 1])], -1)
+        assert torch.allclose(row, expected, rtol=1e-15, atol=1e-15)

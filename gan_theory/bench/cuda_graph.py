@@ -103,17 +103,12 @@ class CapturedStep:
 
     def __call__(self) -> None:
         """Draw this step's data and noise as the trainer does, and replay the graph."""
+        from ..densities import standard_draws
+
         tr, cfg = self.trainer, self.trainer.config
         b, latent, dt = cfg.batch_size, self.chunk.generator.latent_dim, tr.dtype
-        real, z_d, z_g = [], [], []
-        for g in tr.rngs:
-            real.append(tr.sample_data(b, g).reshape(b, tr.dim).to(dt))
-        for g in tr.rngs:
-            z_d.append(torch.randn(b, latent, generator=g, dtype=dt))
-        for g in tr.rngs:
-            z_g.append(torch.randn(b, latent, generator=g, dtype=dt))
-        self.real.copy_(torch.stack(real))
-        self.z_d.copy_(torch.stack(z_d))
-        self.z_g.copy_(torch.stack(z_g))
+        self.real.copy_(tr.sample_batch(b, tr.rngs).reshape(len(tr.rngs), b, tr.dim).to(dt))
+        self.z_d.copy_(standard_draws("normal", (b, latent), tr.rngs, dt))
+        self.z_g.copy_(standard_draws("normal", (b, latent), tr.rngs, dt))
         self.graph.replay()
         tr.step_count += 1

@@ -184,6 +184,7 @@ def loop_trainer(trainer, members: int | None = None):
 
     Returns ``(iteration, models)`` with ``models`` a list of ``(generator, discriminator)``.
     """
+    from ..training.ensemble import LEAKY_SLOPE
     from ..training.losses import softplus
 
     cfg, device = trainer.config, trainer.device
@@ -198,7 +199,7 @@ def loop_trainer(trainer, members: int | None = None):
         chunk = next(c for c in trainer.chunks if c.start <= i < c.start + c.size)
         j = i - chunk.start
         g = _sequential(chunk.generator.net, j, torch.nn.SiLU(), device)
-        d = _sequential(chunk.discriminator, j, torch.nn.LeakyReLU(0.2), device)
+        d = _sequential(chunk.discriminator, j, torch.nn.LeakyReLU(LEAKY_SLOPE), device)
         models.append((g, d))
     opts = [(torch.optim.Adam(g.parameters(), lr=cfg.lr_g, betas=cfg.betas),
              torch.optim.Adam(d.parameters(), lr=cfg.lr_d, betas=cfg.betas)) for g, d in models]

@@ -24,8 +24,8 @@ _KINDS = {"normal": torch.Tensor.normal_, "uniform": torch.Tensor.uniform_}
 
 def standard_draws(kind: str, shape: Sequence[int], generators: Sequence[torch.Generator],
                    dtype: torch.dtype = _F64) -> torch.Tensor:
-    """Standard normal (``kind="normal"``) or U[0, 1) (``"uniform"``) draws of shape
-    ``(len(generators), *shape)`` on CPU, row ``i`` from ``generators[i]`` only.
+    """Standard normal (``kind="normal"``) or U[0, 1) (``"uniform"``) draws, one row per
+    generator.
 
     Parameters
     ----------
@@ -33,13 +33,32 @@ def standard_draws(kind: str, shape: Sequence[int], generators: Sequence[torch.G
     shape : sequence of int
         The shape of one row.
     generators : sequence of torch.Generator
+        CPU generators; row ``i`` draws from ``generators[i]`` only.
     dtype : torch.dtype
         float64 unless told.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(len(generators), *shape)``, on CPU; row ``i`` equals ``torch.randn(*shape,
+        generator=generators[i], dtype=dtype)`` (``torch.rand`` for uniform) bit for bit, and
+        leaves the generator in the same state.
+
+    Raises
+    ------
+    ValueError
+        ``kind`` unknown, or a negative entry of ``shape``.
+    TypeError
+        ``shape`` not a sequence of integers, ``generators`` not a sequence of CPU generators.
     """
     fill = _KINDS.get(kind)
     if fill is None:
         raise ValueError(f"kind: expected 'normal' or 'uniform', got {kind!r}")
+    if not isinstance(shape, (tuple, list, torch.Size)):
+        raise TypeError(f"shape: expected a tuple of integers (the shape of one row), got {shape!r}")
     shape = tuple(check_int("shape", s, lower=0) for s in shape)
+    if isinstance(generators, torch.Generator):
+        raise TypeError("generators: expected a sequence of torch.Generator objects, got one Generator (pass [g])")
     generators = list(generators)
     for g in generators:
         if not isinstance(g, torch.Generator) or g.device.type != "cpu":

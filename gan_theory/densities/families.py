@@ -104,6 +104,8 @@ def _uniform_check(low, high):
 # --------------------------------------------------------------------------------------------
 def _draws(kind: str, idx: torch.Tensor, event: tuple, generators) -> torch.Tensor:
     """Standard draws for the components ``idx`` (G, n): shape (G, n, *event)."""
+    if idx.dim() != 2 or idx.shape[0] != len(generators):
+        raise ValueError(f"idx: expected shape (G, n) with G = {len(generators)} generators, got {tuple(idx.shape)}")
     return standard_draws(kind, (*idx.shape[1:], *event), generators)
 
 

@@ -24,7 +24,7 @@ from .density import Density
 from .draws import standard_draws
 from .families import Components, family
 
-__all__ = ["batch_sampler", "sampler", "standard_draws"]
+__all__ = ["batch_sampler", "sampler"]
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
 BatchSampler = Callable[[int, Sequence[torch.Generator]], torch.Tensor]
@@ -46,19 +46,59 @@ def _components(d: td.Distribution, batched: bool) -> Components | None:
     fam = family(type(d))
     if fam is None or fam.sampler is None:
         return None
-    return fam.sampler(**{k: _p(getattr(d, k), batched) for k in fam.params})
+    comp = fam.sampler(**{k: _p(getattr(d, k), batched) for k in fam.params})
+    what = f"Family.sampler of {fam.type.__name__}"
+
+    def rows(idx: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
+        try:
+            x = comp(idx, generators)
+        except TypeError as exc:  # a sampler written for (idx, generator), before issue 12
+            raise TypeError(f"{what}: expected a function (idx of shape (G, n), generators) -> samples of shape "
+                            f"(G, n, ...) that draws with gan_theory.densities.standard_draws; calling it "
+                            f"failed: {exc}") from exc
+        if not isinstance(x, torch.Tensor) or tuple(x.shape[:2]) != tuple(idx.shape):
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{what}: expected samples of shape (G, n, ...) with (G, n) = {tuple(idx.shape)}, "
+                             f"got {got}")
+        return x
+
+    return rows
 
 
 def batch_sampler(p: Density) -> BatchSampler:
-    """A function ``(n, generators) -> samples`` of shape (G, n) (1-D) or (G, n, 2), float64 on
-    CPU, whose row ``i`` draws only from ``generators[i]``: row ``i`` equals
-    ``sampler(p)(n, generators[i])`` bit for bit. For the family table's samplers the
-    per-generator work is the random draws alone (the transformation, arithmetic and the
-    Laplace's ``log1p``, runs once over all rows); the inverse CDF runs row by row."""
+    """Samples of ``p`` for several generators at once, one row per generator.
+
+    Parameters
+    ----------
+    p : Density
+
+    Returns
+    -------
+    callable
+        ``(n, generators) -> samples`` of shape (G, n) (1-D) or (G, n, 2), float64 on CPU, with
+        G = ``len(generators)``. Row ``i`` draws only from ``generators[i]`` and equals
+        ``sampler(p)(n, generators[i])`` bit for bit. For the family table's samplers the
+        per-generator work is the random draws alone (the transformation, arithmetic and the
+        Laplace's ``log1p``, runs once over all rows); the inverse CDF runs row by row.
+        It raises ``TypeError``/``ValueError`` naming ``n`` or ``generators`` for an ``n`` that
+        is not a non-negative integer or generators that are not CPU ``torch.Generator``
+        objects.
+    """
     draw = _batch_sampler(p)
+    event = () if p.dim == 1 else (p.dim,)
 
     def sample(n: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
-        return draw(check_int("n", n, lower=0), list(generators))
+        n = check_int("n", n, lower=0)
+        if isinstance(generators, torch.Generator):
+            raise TypeError("generators: expected a sequence of torch.Generator objects, got one Generator "
+                            "(use sampler(p) for one, or pass [generator])")
+        generators = list(generators)
+        for g in generators:
+            if not isinstance(g, torch.Generator) or g.device.type != "cpu":
+                raise TypeError(f"generators: expected CPU torch.Generator objects, got {g!r}")
+        if n == 0 or not generators:
+            return torch.empty((len(generators), n, *event), dtype=_F64)
+        return draw(n, generators)
 
     return sample
 

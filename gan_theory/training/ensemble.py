@@ -90,7 +90,7 @@ ACTIVATION_SLOPES = {
     "silu": _silu_slope,
     "tanh": lambda z: 1 - torch.tanh(z) ** 2,
     "relu": lambda z: (z > 0).to(z.dtype),
-    "leaky_relu": lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, LEAKY_SLOPE)),
+    "leaky_relu": _leaky_slope,
     "softplus": torch.sigmoid,
 }
 
@@ -130,10 +130,10 @@ class EnsembleLinear(torch.nn.Module):
         if torch.compiler.is_compiling():
             # Traced: the bias as a separate addition, which Inductor fuses into the activation's
             # kernel (baddbmm first copies the broadcast bias into its output: one more pass
-            # over every activation; traced as baddbmm the step took x1.11 the time,
+            # over every activation; traced as baddbmm, this and the one-input layer, the step took x1.11 the time,
             # benchmarks/results/traced_forms_cpu.json); with one input the product is an outer
-            # product, and the whole layer fuses into that kernel. Equal to baddbmm's numbers in
-            # float32, to a rounding in float64 (MKL accumulates into the bias there).
+            # product, and the whole layer fuses into that kernel. Equal to baddbmm's numbers to
+            # a rounding (MKL may accumulate into the bias).
             if self.in_features == 1:
                 return x * self.weight + self.bias
             return torch.bmm(x, self.weight) + self.bias
@@ -151,10 +151,10 @@ class _NarrowOutput(torch.autograd.Function):
     products the throughput suite's compiled step at N = 64 took x1.19 the time,
     ``benchmarks/results/traced_forms_cpu.json``), and the outer product ``g W^T``
     (contraction length 1) is one multiplication per entry. The
-    input and weight gradients are bit for bit those of ``BaddbmmBackward`` (one product per
-    entry; the same dot products); the forward's dot products may be summed in another order
-    than by ``baddbmm(bias, x, weight)``, within the rounding bound of a dot product
-    (tests/test_steps.py).
+    input and bias gradients are bit for bit those of ``BaddbmmBackward`` (one product per
+    entry; the same sum); the forward's and the weight gradient's dot products may be summed
+    in another order than BLAS sums them for ``baddbmm(bias, x, weight)``, within the rounding
+    bound of a dot product (tests/test_steps.py).
     """
 
     @staticmethod
