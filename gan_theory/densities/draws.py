@@ -5,7 +5,7 @@ draws its random numbers here. Row ``i`` comes from ``generators[i]`` alone, fil
 ``Tensor.normal_`` or ``Tensor.uniform_``, which give the numbers ``torch.randn`` and
 ``torch.rand`` give for the same generator, shape and dtype (tests/test_sampling_rows.py): so a
 row is the same whether it is drawn alone or with others, and the transformation that follows
-(a location-scale map, an inverse CDF) runs once over all rows instead of once per generator.
+(a family's location-scale map) runs once over all rows instead of once per generator.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ family table (Normal, Laplace, Uniform, MultivariateNormal), Independent product
 them and mixtures of these; other 1-D
 families go through the inverse CDF when torch has one, and anything else through
 :meth:`gan_theory.densities.Density.sample` (the global RNG forked and seeded from the
-generator, and restored).
+generator, and restored). :func:`batch_sampler` does the same for a list of generators at
+once, one row each (the ensemble's data), with the same numbers row by row.
 """
 
 from __future__ import annotations

@@ -130,10 +130,10 @@ class EnsembleLinear(torch.nn.Module):
         if torch.compiler.is_compiling():
             # Traced: the bias as a separate addition, which Inductor fuses into the activation's
             # kernel (baddbmm first copies the broadcast bias into its output: one more pass
-            # over every activation; traced as baddbmm, this and the one-input layer, the step took x1.11 the time,
-            # benchmarks/results/traced_forms_cpu.json); with one input the product is an outer
-            # product, and the whole layer fuses into that kernel. Equal to baddbmm's numbers to
-            # a rounding (MKL may accumulate into the bias).
+            # over every activation); with one input the product is an outer product, and the
+            # whole layer fuses into that kernel. With both layers traced as baddbmm the step
+            # took x1.11 the time (benchmarks/results/traced_forms_cpu.json). Equal to
+            # baddbmm's numbers to a rounding (MKL may accumulate into the bias).
             if self.in_features == 1:
                 return x * self.weight + self.bias
             return torch.bmm(x, self.weight) + self.bias
