@@ -17,9 +17,21 @@ import torch
 from ..checks import check_int
 from ..constants import F64 as _F64
 
-__all__ = ["standard_draws"]
+__all__ = ["check_generators", "standard_draws"]
 
 _KINDS = {"normal": torch.Tensor.normal_, "uniform": torch.Tensor.uniform_}
+
+
+def check_generators(generators: Sequence[torch.Generator]) -> list[torch.Generator]:
+    """``generators`` as a list of CPU ``torch.Generator`` objects, else a ``TypeError`` naming
+    the argument (one Generator in place of a sequence included)."""
+    if isinstance(generators, torch.Generator):
+        raise TypeError("generators: expected a sequence of torch.Generator objects, got one Generator (pass [g])")
+    generators = list(generators)
+    for g in generators:
+        if not isinstance(g, torch.Generator) or g.device.type != "cpu":
+            raise TypeError(f"generators: expected CPU torch.Generator objects, got {g!r}")
+    return generators
 
 
 def standard_draws(kind: str, shape: Sequence[int], generators: Sequence[torch.Generator],
@@ -57,12 +69,7 @@ def standard_draws(kind: str, shape: Sequence[int], generators: Sequence[torch.G
     if not isinstance(shape, (tuple, list, torch.Size)):
         raise TypeError(f"shape: expected a tuple of integers (the shape of one row), got {shape!r}")
     shape = tuple(check_int("shape", s, lower=0) for s in shape)
-    if isinstance(generators, torch.Generator):
-        raise TypeError("generators: expected a sequence of torch.Generator objects, got one Generator (pass [g])")
-    generators = list(generators)
-    for g in generators:
-        if not isinstance(g, torch.Generator) or g.device.type != "cpu":
-            raise TypeError(f"generators: expected CPU torch.Generator objects, got {g!r}")
+    generators = check_generators(generators)
     out = torch.empty((len(generators), *shape), dtype=dtype)
     for row, g in zip(out, generators):
         fill(row, generator=g)

@@ -22,7 +22,7 @@ import torch.distributions as td
 from ..checks import check_int
 from ..constants import F64 as _F64
 from .density import Density
-from .draws import standard_draws
+from .draws import check_generators, standard_draws
 from .families import Components, family
 
 __all__ = ["batch_sampler", "sampler"]
@@ -90,13 +90,7 @@ def batch_sampler(p: Density) -> BatchSampler:
 
     def sample(n: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
         n = check_int("n", n, lower=0)
-        if isinstance(generators, torch.Generator):
-            raise TypeError("generators: expected a sequence of torch.Generator objects, got one Generator "
-                            "(use sampler(p) for one, or pass [generator])")
-        generators = list(generators)
-        for g in generators:
-            if not isinstance(g, torch.Generator) or g.device.type != "cpu":
-                raise TypeError(f"generators: expected CPU torch.Generator objects, got {g!r}")
+        generators = check_generators(generators)
         if n == 0 or not generators:
             return torch.empty((len(generators), n, *event), dtype=_F64)
         return draw(n, generators)
