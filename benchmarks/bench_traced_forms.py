@@ -1,12 +1,15 @@
-"""Why the step uses its own forms of LeakyReLU, of the layers' bias and of the one-output layer (issue 12).
+"""Why the step uses its own forms of LeakyReLU, of the layers' bias and of the one-output layer, and one graph per player step (issue 12).
 
 The throughput suite's step (64 members of 1-64-64-1 MLPs, batch 256, Adam; see
-``gan_theory.bench.throughput``) timed in five forms:
+``gan_theory.bench.throughput``) timed in six forms:
 
 * ``eager``: ``TrainConfig(compile=False)``;
-* ``compiled``: ``TrainConfig(compile=True)`` as shipped: every piece compiled, the traced
-  LeakyReLU saving a float (``gan_theory.training.ensemble._TracedLeakyReLU``) and the layers'
-  bias added apart from the product, so that Inductor fuses it into the activation;
+* ``compiled``: ``TrainConfig(compile=True)`` as shipped: each player's step (losses,
+  gradients, update) compiled as one graph, the traced LeakyReLU saving a float
+  (``gan_theory.training.ensemble._TracedLeakyReLU``) and the layers' bias added apart from the
+  product, so that Inductor fuses it into the activation;
+* ``compiled_pieces``: the same, compiled piece by piece (the losses with their backward, and
+  the update, as for the CUDA-graph modes; ``gan_theory.training.steps.StepFunctions.build``);
 * ``compiled_aten_leaky``: the same, with aten's LeakyReLU traced (AOTAutograd then saves a
   bool mask for its backward);
 * ``compiled_baddbmm``: the same, with the layers' product and bias as one ``baddbmm`` (which
@@ -16,8 +19,8 @@ The throughput suite's step (64 members of 1-64-64-1 MLPs, batch 256, Adam; see
   the transposed products ``W^T x^T`` and ``g^T x``).
 
 Each form runs in its own process (the forms are module-level switches read while Dynamo
-traces, so two of them cannot share a process), the five one after the other, twice
-(``ABCDEABCDE``), each timing ``--rounds`` rounds of ``--steps`` steps after its warm-up; a
+traces, so two of them cannot share a process), the six one after the other, twice
+(``ABCDEFABCDEF``), each timing ``--rounds`` rounds of ``--steps`` steps after its warm-up; a
 form's time is the median over all its rounds, and the ratios are to ``compiled``.
 
 Run from the repository root (torch on its default threads unless ``--threads``)::
@@ -41,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, write  # noqa: E402
 
 from gan_theory.bench.throughput import keep_freed_memory, make_trainer  # noqa: E402
-from gan_theory.training import ensemble  # noqa: E402
+from gan_theory.training import ensemble, steps  # noqa: E402
 
 N = 64
 
@@ -59,6 +62,8 @@ def _build(form: str):
             return torch.baddbmm(self.bias, x, self.weight)
 
         ensemble.EnsembleLinear.forward = baddbmm_forward
+    if form == "compiled_pieces":
+        steps._compiles_as_one_graph = lambda mode: False
     if form == "compiled_narrow_bmm":
         narrow = ensemble._NarrowOutput
 
@@ -113,7 +118,7 @@ def main() -> None:
     if args.child:
         _one(args.child, args.rounds, args.steps)
         return
-    forms = ("eager", "compiled", "compiled_aten_leaky", "compiled_baddbmm", "compiled_narrow_bmm")
+    forms = ("eager", "compiled", "compiled_pieces", "compiled_aten_leaky", "compiled_baddbmm", "compiled_narrow_bmm")
     times = {f: [] for f in forms}
     startup = {f: [] for f in forms}
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))

@@ -1,7 +1,7 @@
 """TrainConfig(compile=...): the steps compiled with torch.compile train as the eager steps do.
 
-Expected values: the same run with compile=False. Slow: compiling the five step functions takes
-15-80 s on the 2-core CPU this was written on.
+Expected values: the same run with compile=False. Slow: compiling the step functions takes 15-80 s
+on the 2-core CPU this was written on.
 """
 
 import pytest
@@ -40,25 +40,33 @@ def _run(compile, kw):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("one_graph", [True, False], ids=["one_graph", "pieces"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_compiled_training_equals_eager_training(case):
+def test_compiled_training_equals_eager_training(case, one_graph, monkeypatch):
     """Six steps compiled (torch.compile, default mode, CPU) against six eager steps from the same
-    seeds: the parameters and the last step's losses and gradient norms agree to 1e-12 relative
-    (float64) or 1e-5 (float32). Tolerance: compiled kernels fuse and reorder the float operations
-    (reductions, fused multiply-adds), a few ulps per operation that six steps carry on; in float64
-    we measured at most 7e-17 absolute on parameters of size 1 (so 1e-12 leaves 4 orders of
-    margin, while a wrong formula moves them by > 1e-4). The compiled functions compile once each
-    (no recompilation per step: at most 5 graphs for 6 steps) and without graph breaks (no
-    .item() or data-dependent branch in the steps, guard and mask included)."""
+    seeds, with each player's step as one graph (as shipped for the default mode) and piece by
+    piece (as for the CUDA-graph modes): the parameters and the last step's losses and gradient
+    norms agree to 1e-12 relative (float64) or 1e-5 (float32). Tolerance: compiled kernels fuse
+    and reorder the float operations (reductions, fused multiply-adds), a few ulps per operation
+    that six steps carry on; in float64 we measured at most 7e-17 absolute on parameters of size
+    1 (so 1e-12 leaves 4 orders of margin, while a wrong formula moves them by > 1e-4). The
+    compiled functions compile once each (no recompilation per step: at most 3 graphs for 6
+    steps in one graph per player step, 5 piece by piece) and without graph breaks (no .item()
+    or data-dependent branch in the steps, guard and mask included)."""
     from torch._dynamo.utils import counters
+
+    from gan_theory.training import steps
 
     kw = CASES[case]
     eager, p_eager = _run(False, kw)
     torch._dynamo.reset()
     counters.clear()
+    monkeypatch.setattr(steps, "_compiles_as_one_graph", lambda mode: one_graph)
     compiled, p_compiled = _run(True, kw)
+    assert compiled._fns.one_graph is one_graph
     assert dict(counters["graph_break"]) == {}
-    assert 1 <= counters["stats"]["unique_graphs"] <= 5  # sample, D losses, D update, G losses, G update
+    # one graph: sample, D step, G step; pieces: sample, D losses, D update, G losses, G update
+    assert 1 <= counters["stats"]["unique_graphs"] <= (3 if one_graph else 5)
     assert compiled.stopped == eager.stopped
     assert torch.equal(compiled.active.cpu(), eager.active.cpu())
     rtol = 1e-12 if kw.get("dtype") == "float64" else 1e-5

@@ -143,17 +143,32 @@ def test_generator_step_leaves_the_discriminator_trainable_and_its_gradients_unt
 
 
 def test_compile_compiles_every_piece_and_false_compiles_none():
-    """StepFunctions.build: compile=True or a mode compiles the losses (with their backward), the
-    update and the sample; False keeps the eager functions. torch.compile is lazy: nothing
+    """StepFunctions.build: compile=True or a mode without CUDA graphs compiles each player's
+    step as one graph (this torch has trace_autograd_ops), a CUDA-graph mode piece by piece
+    (the losses and the update compiled, the pieces handed to the same step functions), and
+    the sampling in every mode; False keeps the eager functions. torch.compile is lazy: nothing
     compiles here."""
+    import functools
+
     from gan_theory.training import steps
 
+    assert hasattr(torch._dynamo.config, "trace_autograd_ops")  # torch >= 2.11, as pyproject requires
     eager = steps.StepFunctions()
-    for mode in (True, "default"):
+    assert eager.discriminator_update is steps.discriminator_update and not eager.one_graph
+    for mode in (True, "default", "max-autotune-no-cudagraphs"):
         every = steps.StepFunctions.build(mode)
-        assert every.mode == mode
-        for name in ("discriminator_losses", "generator_losses", "update", "sample"):
-            assert getattr(every, name) is not getattr(eager, name), name
+        assert every.mode == mode and every.one_graph
+        for name in ("discriminator_update", "generator_update"):
+            assert getattr(every, name).__wrapped__ is getattr(eager, name), name
+        assert every.sample is not eager.sample
+    for mode in ("reduce-overhead", "max-autotune"):
+        pieces = steps.StepFunctions.build(mode)
+        assert pieces.mode == mode and not pieces.one_graph
+        for name, losses in (("discriminator_update", steps.discriminator_losses),
+                             ("generator_update", steps.generator_losses)):
+            fn = getattr(pieces, name)
+            assert isinstance(fn, functools.partial) and fn.func is getattr(eager, name)
+            assert fn.keywords["losses"] is not losses and fn.keywords["update"] is not steps.guarded_update
     assert steps.StepFunctions.build(False) == eager
 
 

@@ -12,11 +12,13 @@ piece into one graph, and a member that stops does not change the graph.
 The pieces:
 
 * :func:`discriminator_losses` and :func:`generator_losses`: per-member losses (the forward
-  pass), compiled when ``TrainConfig.compile`` is set (:meth:`StepFunctions.build`; the
-  backward pass of a compiled forward is compiled by AOTAutograd);
-* :func:`guarded_update`: the non-finite guard and the optimizer update, compiled too; the
-  gradients between the two are taken with ``torch.autograd.grad`` of the sum of the members'
-  losses (each member's gradient is that of its own loss);
+  pass);
+* :func:`guarded_update`: the non-finite guard and the optimizer update; the gradients between
+  the two are taken with ``torch.autograd.grad`` of the sum of the members' losses (each
+  member's gradient is that of its own loss);
+* :func:`discriminator_update` and :func:`generator_update`: the three in a row, one player's
+  whole step; compiled when ``TrainConfig.compile`` is set, each as one graph where it can be
+  (:meth:`StepFunctions.build`);
 * :func:`discriminator_step` and :func:`generator_step`: the two steps as functions of the
   models, the optimizer, the minibatch and the per-member ``active`` mask;
 * :func:`update_stops`: the mask and the stop records (step, reason code, loss value) as
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -52,8 +55,9 @@ from .ensemble import EnsembleMLP
 from .losses import discriminator_loss, generator_loss, minibatch_value
 from .optim import EnsembleSGD
 
-__all__ = ["COMPILE_MODES", "StepFunctions", "StepOutput", "discriminator_losses", "discriminator_step", "generate",
-           "generator_losses", "generator_step", "guarded_update", "optimal_logits", "stop_reason", "update_stops"]
+__all__ = ["COMPILE_MODES", "StepFunctions", "StepOutput", "discriminator_losses", "discriminator_step",
+           "discriminator_update", "generate", "generator_losses", "generator_step", "generator_update", "guarded_update",
+           "optimal_logits", "stop_reason", "update_stops"]
 
 
 #: Why a member stopped, as the codes :func:`update_stops` records (0: it did not).
@@ -166,25 +170,89 @@ def guarded_update(opt: Any, params: list[torch.Tensor], grads: list[torch.Tenso
     return torch.sqrt(sq), finite, ok
 
 
+def discriminator_update(disc: EnsembleMLP, opt: Any, real: torch.Tensor, fake: torch.Tensor,
+                         fake_weight: torch.Tensor | None, active: torch.Tensor, real_label: float, fake_label: float,
+                         r1_gamma: float, *, losses: Callable = discriminator_losses,
+                         update: Callable = guarded_update) -> tuple[torch.Tensor, ...]:
+    """One discriminator step's computation: the losses, their gradients and the guarded update.
+
+    Returns ``(loss, value, grad_norm, finite, params_ok)`` (see :class:`StepOutput`).
+    ``losses`` and ``update`` are the pieces (compiled ones when the step is compiled piece by
+    piece, :meth:`StepFunctions.build`).
+    """
+    loss, value = losses(disc, real, fake, fake_weight, real_label, fake_label, r1_gamma)
+    params = list(disc.parameters())
+    grads = torch.autograd.grad(loss.sum(), params, allow_unused=True)
+    norm, finite, ok = update(opt, params, list(grads), loss, active)
+    return loss.detach(), value.detach(), norm, finite, ok
+
+
+def generator_update(generator: torch.nn.Module, disc: EnsembleMLP | None, opt: Any, z: torch.Tensor,
+                     active: torch.Tensor, loss: str, data_log_prob: Callable | None, real_label: float,
+                     fake_label: float, *, losses: Callable = generator_losses,
+                     update: Callable = guarded_update) -> tuple[torch.Tensor, ...]:
+    """One generator step's computation (the discriminator's parameters already out of the
+    graph, :func:`generator_step`): ``(loss, grad_norm, finite, params_ok)``."""
+    loss_g = losses(generator, disc, z, loss, data_log_prob, real_label, fake_label)
+    params = list(generator.parameters())
+    grads = torch.autograd.grad(loss_g.sum(), params, allow_unused=True)
+    norm, finite, ok = update(opt, params, list(grads), loss_g, active)
+    return loss_g.detach(), norm, finite, ok
+
+
+def _one_graph(fn: Callable, mode: str | None) -> Callable:
+    """``fn`` compiled with ``torch.autograd.grad`` traced into its graph (Dynamo's
+    ``trace_autograd_ops``, set while it traces, which is inside the calls): forward, backward
+    and update become one Inductor graph, with no autograd engine or AOTAutograd wrapper around
+    the pieces at run time."""
+    compiled = torch.compile(fn, mode=mode, dynamic=False)
+
+    def call(*args):
+        with torch._dynamo.config.patch(trace_autograd_ops=True):
+            return compiled(*args)
+
+    call.__wrapped__ = fn
+    return call
+
+
+#: The ``torch.compile`` modes that capture CUDA graphs: a graph that updates the optimizer's
+#: state (tensors that are not parameters) in place is not captured, so in these modes the step
+#: is compiled piece by piece (the forward and backward passes captured, the update not).
+_CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")
+
+
+def _compiles_as_one_graph(mode: str | None) -> bool:
+    """Whether :meth:`StepFunctions.build` compiles each player's step as one graph in ``mode``."""
+    return mode not in _CUDAGRAPH_MODES and hasattr(torch._dynamo.config, "trace_autograd_ops")
+
+
 @dataclass(frozen=True)
 class StepFunctions:
-    """The pieces of a step, eager or compiled with ``torch.compile`` (see :meth:`build`)."""
+    """The two players' step computations and the sampling, eager or compiled (see :meth:`build`)."""
 
-    discriminator_losses: Callable = discriminator_losses
-    generator_losses: Callable = generator_losses
-    update: Callable = guarded_update
+    discriminator_update: Callable = discriminator_update
+    generator_update: Callable = generator_update
     sample: Callable = _generate_detached
     mode: str | bool = False
+    one_graph: bool = False
 
     @classmethod
     def build(cls, compile: bool | str = False) -> StepFunctions:
-        """Eager functions (``compile=False``), or every piece compiled with ``torch.compile``
+        """Eager functions (``compile=False``), or the step compiled with ``torch.compile``
         (``True``: its default mode, or one of :data:`COMPILE_MODES`).
 
-        The same pieces on every device. (The CPU once compiled only the update and the sampling,
-        because Inductor's CPU kernel for the bool mask of a traced LeakyReLU was slow; the
-        ensemble's LeakyReLU saves a float when traced: ``_TracedLeakyReLU`` in
-        :mod:`gan_theory.training.ensemble`.)
+        * **One graph per player step** (default mode and ``"max-autotune-no-cudagraphs"``,
+          where the torch has Dynamo's ``trace_autograd_ops``: 2.11 and later): the losses, the
+          gradients and the update of each player in one graph. On 2 CPU cores, 64 members, it
+          took 0.96 the time of the pieces' step (``benchmarks/bench_traced_forms.py``).
+        * **Piece by piece** (the CUDA-graph modes, :data:`_CUDAGRAPH_MODES`, or an older torch):
+          the losses compiled with their backward (AOTAutograd), the update compiled apart, the
+          gradients between them taken by the autograd engine.
+
+        The sampling is compiled too. The same on every device. (The CPU once compiled only the
+        update and the sampling, because Inductor's CPU kernel for the bool mask of a traced
+        LeakyReLU was slow; the ensemble's LeakyReLU saves a float when traced:
+        ``_TracedLeakyReLU`` in :mod:`gan_theory.training.ensemble`.)
         """
         if compile is False:
             return cls()
@@ -193,7 +261,13 @@ class StepFunctions:
         def c(fn):
             return torch.compile(fn, mode=mode, dynamic=False)
 
-        return cls(c(discriminator_losses), c(generator_losses), c(guarded_update), c(_generate_detached), compile)
+        sample = c(_generate_detached)
+        if _compiles_as_one_graph(mode):
+            return cls(_one_graph(discriminator_update, mode), _one_graph(generator_update, mode), sample, compile,
+                       True)
+        update = c(guarded_update)
+        return cls(partial(discriminator_update, losses=c(discriminator_losses), update=update),
+                   partial(generator_update, losses=c(generator_losses), update=update), sample, compile, False)
 
 
 _EAGER = StepFunctions()
@@ -208,11 +282,9 @@ def discriminator_step(disc: EnsembleMLP, opt: Any, real: torch.Tensor, fake: to
     The same function serves :func:`gan_theory.train` and
     :func:`gan_theory.fit_discriminator`.
     """
-    loss, value = fns.discriminator_losses(disc, real, fake, fake_weight, real_label, fake_label, r1_gamma)
-    params = list(disc.parameters())
-    grads = torch.autograd.grad(loss.sum(), params, allow_unused=True)
-    norm, finite, ok = fns.update(opt, params, list(grads), loss, active)
-    return StepOutput(loss.detach(), norm, finite, ok, value.detach())
+    loss, value, norm, finite, ok = fns.discriminator_update(disc, opt, real, fake, fake_weight, active, real_label,
+                                                             fake_label, r1_gamma)
+    return StepOutput(loss, norm, finite, ok, value)
 
 
 def generator_step(generator: torch.nn.Module, disc: EnsembleMLP | None, opt: Any, z: torch.Tensor,
@@ -227,14 +299,12 @@ def generator_step(generator: torch.nn.Module, disc: EnsembleMLP | None, opt: An
     for p in frozen:
         p.requires_grad_(False)
     try:
-        loss_g = fns.generator_losses(generator, disc, z, loss, data_log_prob, real_label, fake_label)
+        loss_g, norm, finite, ok = fns.generator_update(generator, disc, opt, z, active, loss, data_log_prob,
+                                                        real_label, fake_label)
     finally:
         for p in frozen:
             p.requires_grad_(True)
-    params = list(generator.parameters())
-    grads = torch.autograd.grad(loss_g.sum(), params, allow_unused=True)
-    norm, finite, ok = fns.update(opt, params, list(grads), loss_g, active)
-    return StepOutput(loss_g.detach(), norm, finite, ok)
+    return StepOutput(loss_g, norm, finite, ok)
 
 
 def update_stops(active: torch.Tensor, stop_step: torch.Tensor, stop_code: torch.Tensor, stop_value: torch.Tensor,
