@@ -1,26 +1,28 @@
-"""Why the step uses its own forms of LeakyReLU, of the layers' bias and of the one-output layer, and one graph per player step (issue 12).
+"""Why the compiled step is one graph per player, with its own forms of the layers' bias, of the one-output layer and (piece by piece) of LeakyReLU (issue 12).
 
 The throughput suite's step (64 members of 1-64-64-1 MLPs, batch 256, Adam; see
-``gan_theory.bench.throughput``) timed in six forms:
+``gan_theory.bench.throughput``) timed in seven forms:
 
 * ``eager``: ``TrainConfig(compile=False)``;
 * ``compiled``: ``TrainConfig(compile=True)`` as shipped: each player's step (losses,
-  gradients, update) compiled as one graph, the traced LeakyReLU saving a float
-  (``gan_theory.training.ensemble._TracedLeakyReLU``) and the layers' bias added apart from the
-  product, so that Inductor fuses it into the activation;
-* ``compiled_pieces``: the same, compiled piece by piece (the losses with their backward, and
-  the update, as for the CUDA-graph modes; ``gan_theory.training.steps.StepFunctions.build``);
-* ``compiled_aten_leaky``: the same, with aten's LeakyReLU traced (AOTAutograd then saves a
-  bool mask for its backward);
-* ``compiled_baddbmm``: the same, with the layers' product and bias as one ``baddbmm`` (which
-  first copies the broadcast bias into its output);
-* ``compiled_narrow_bmm``: the same, with the one-output layers as ``baddbmm(bias, x, W)`` and
-  their weight gradient as ``bmm(x^T, g)`` (one-column products; the shipped layer computes
-  the transposed products ``W^T x^T`` and ``g^T x``).
+  gradients, update) compiled as one graph (``gan_theory.training.steps.StepFunctions.build``),
+  aten's LeakyReLU, and the layers' bias added apart from the product, so that Inductor fuses it
+  into the activation;
+* ``compiled_traced_leaky``: the same, with the LeakyReLU that saves a float
+  (``gan_theory.training.ensemble._TracedLeakyReLU``);
+* ``compiled_pieces``: compiled piece by piece (the losses with their backward, and the update,
+  as for the CUDA-graph modes), with ``_TracedLeakyReLU`` as shipped there;
+* ``compiled_pieces_aten_leaky``: the same, with aten's LeakyReLU traced (AOTAutograd then
+  saves a bool mask for its backward);
+* ``compiled_baddbmm``: ``compiled`` with the layers' product and bias as one ``baddbmm``
+  (which first copies the broadcast bias into its output);
+* ``compiled_narrow_bmm``: ``compiled`` with the one-output layers as ``baddbmm(bias, x, W)``
+  and their weight gradient as ``bmm(x^T, g)`` (one-column products; the shipped layer
+  computes the transposed products ``W^T x^T`` and ``g^T x``).
 
 Each form runs in its own process (the forms are module-level switches read while Dynamo
-traces, so two of them cannot share a process), the six one after the other, twice
-(``ABCDEFABCDEF``), each timing ``--rounds`` rounds of ``--steps`` steps after its warm-up; a
+traces, so two of them cannot share a process), the seven one after the other, twice
+(``ABCDEFGABCDEFG``), each timing ``--rounds`` rounds of ``--steps`` steps after its warm-up; a
 form's time is the median over all its rounds, and the ratios are to ``compiled``.
 
 Run from the repository root (torch on its default threads unless ``--threads``)::
@@ -53,7 +55,10 @@ def _build(form: str):
     """A warmed-up trainer of the form. The switches stay set for the life of the (child)
     process: Dynamo guards on what it read while tracing, and would retrace a restored form."""
     forward = ensemble.EnsembleLinear.forward
-    if form == "compiled_aten_leaky":
+    if form == "compiled_traced_leaky":
+        ensemble.ACTIVATIONS["leaky_relu"] = lambda a: (ensemble._TracedLeakyReLU.apply(a) if torch.compiler.is_compiling()
+                                                        else torch.nn.functional.leaky_relu(a, ensemble.LEAKY_SLOPE))
+    if form == "compiled_pieces_aten_leaky":
         ensemble.ACTIVATIONS["leaky_relu"] = lambda a: torch.nn.functional.leaky_relu(a, ensemble.LEAKY_SLOPE)
     if form == "compiled_baddbmm":
         def baddbmm_forward(self, x):
@@ -62,7 +67,7 @@ def _build(form: str):
             return torch.baddbmm(self.bias, x, self.weight)
 
         ensemble.EnsembleLinear.forward = baddbmm_forward
-    if form == "compiled_pieces":
+    if form in ("compiled_pieces", "compiled_pieces_aten_leaky"):
         steps._compiles_as_one_graph = lambda mode: False
     if form == "compiled_narrow_bmm":
         narrow = ensemble._NarrowOutput
@@ -118,7 +123,8 @@ def main() -> None:
     if args.child:
         _one(args.child, args.rounds, args.steps)
         return
-    forms = ("eager", "compiled", "compiled_pieces", "compiled_aten_leaky", "compiled_baddbmm", "compiled_narrow_bmm")
+    forms = ("eager", "compiled", "compiled_traced_leaky", "compiled_pieces", "compiled_pieces_aten_leaky",
+             "compiled_baddbmm", "compiled_narrow_bmm")
     times = {f: [] for f in forms}
     startup = {f: [] for f in forms}
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
