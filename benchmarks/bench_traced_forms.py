@@ -21,9 +21,13 @@ The throughput suite's step (64 members of 1-64-64-1 MLPs, batch 256, Adam; see
   computes the transposed products ``W^T x^T`` and ``g^T x``).
 
 Each form runs in its own process (the forms are module-level switches read while Dynamo
-traces, so two of them cannot share a process), the seven one after the other, twice
-(``ABCDEFGABCDEFG``), each timing ``--rounds`` rounds of ``--steps`` steps after its warm-up; a
-form's time is the median over all its rounds, and the ratios are to ``compiled``.
+traces, so two of them cannot share a process), the seven one after the other,
+``--processes`` times (``ABCDEFGABCDEFG...``; 3 by default), each timing ``--rounds`` rounds
+of ``--steps`` steps after its warm-up; a form's time is the median over all its rounds, and
+the ratios are to ``compiled``. On the shared 2-core machine a form's time moves by 5-15%
+between processes (and a run with 2 processes per form once put ``compiled_pieces`` at x0.95,
+another at x1.10), so differences under about 10% are read with the full throughput runs of
+``benchmarks/results/bench/throughput_cpu_runs.json``.
 
 Run from the repository root (torch on its default threads unless ``--threads``)::
 
@@ -116,6 +120,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20, help="steps per round")
+    ap.add_argument("--processes", type=int, default=3, help="processes per form (run in turn)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.threads:
@@ -128,7 +133,7 @@ def main() -> None:
     times = {f: [] for f in forms}
     startup = {f: [] for f in forms}
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    for _ in range(2):
+    for _ in range(args.processes):
         for f in forms:
             cmd = [sys.executable, __file__, "--child", f, "--rounds", str(args.rounds), "--steps", str(args.steps)]
             if args.threads:
@@ -145,7 +150,7 @@ def main() -> None:
         print(f"{f:22s} {r['median_s'] * 1e3:7.2f} ms/step  x{r['relative_to_compiled']:.2f} of compiled", flush=True)
     path = write("traced_forms_cpu.json", {
         "what": __doc__.split("\n\n")[0], "members": N, "rounds_per_process": args.rounds,
-        "steps_per_round": args.steps, "processes_per_form": 2, "machine": machine(), "forms": rows})
+        "steps_per_round": args.steps, "processes_per_form": args.processes, "machine": machine(), "forms": rows})
     print(path)
 
 

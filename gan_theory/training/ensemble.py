@@ -40,14 +40,14 @@ class _TracedLeakyReLU(torch.autograd.Function):
     aten's ``leaky_relu_backward`` takes it). Traced, aten's form makes AOTAutograd save the bool
     mask ``a > 0`` for the backward, and Inductor's CPU kernel that stores a bool mask ran at
     x0.1 of a float store (torch 2.13: 14 ms per 2^20 entries against 1.3 ms). Measured on the
-    throughput suite's step at N = 64 (``benchmarks/bench_traced_forms.py``, 2 CPU threads):
-    when the step was compiled piece by piece (the forward and its AOTAutograd backward apart, as
-    the CUDA-graph modes still compile it), with aten's form traced the compiled step took x1.60
-    the time of the step with this one, and x1.18 that of eager (commit 2a1bda7). With each
-    player's step in one graph (the default mode now) aten's form is the faster: in six full
-    throughput runs alternating the two forms it reached 42.1-45.5% of the matmul peak (median
-    43.6%) against 41.7-43.5% (median 41.8%) with this one, so :func:`_leaky_relu` uses aten's
-    there (``benchmarks/results/traced_forms_cpu.json`` times both forms of both routes).
+    throughput suite's step at N = 64 (``benchmarks/bench_traced_forms.py``,
+    ``benchmarks/results/traced_forms_cpu.json``, 2 CPU threads): with the step compiled piece
+    by piece (the forward and its AOTAutograd backward apart, as the CUDA-graph modes compile
+    it), aten's form traced took x1.61 the time of this one's. With each player's step in one
+    graph (the default mode) no split saves a mask, and aten's form is at least as fast: x0.98
+    the time in that benchmark, and in six full throughput runs alternating the two
+    (``benchmarks/results/bench/throughput_cpu_runs.json``) 42.1-45.5% of the matmul peak
+    (median 43.6%) against 41.7-43.5% (median 41.8%). So :func:`_leaky_relu` uses aten's there.
     """
 
     @staticmethod
@@ -140,7 +140,7 @@ class EnsembleLinear(torch.nn.Module):
             # kernel (baddbmm first copies the broadcast bias into its output: one more pass
             # over every activation); with one input the product is an outer product, and the
             # whole layer fuses into that kernel. With both layers traced as baddbmm the step
-            # took x1.17 the time (benchmarks/results/traced_forms_cpu.json). Equal to
+            # took x1.06 the time (benchmarks/results/traced_forms_cpu.json). Equal to
             # baddbmm's numbers to a rounding (MKL may accumulate into the bias).
             if self.in_features == 1:
                 return x * self.weight + self.bias
@@ -156,7 +156,7 @@ class _NarrowOutput(torch.autograd.Function):
     ``torch.bmm`` runs a product with one output column as a general matrix product: in issue
     12 the width-1 layers were 25% of the step's op time for 0.5% of its FLOPs. With the single
     row on the left (``W^T``: 1 x width) the same dot products run faster (with the one-column
-    products the throughput suite's compiled step at N = 64 took x1.13 the time,
+    products the throughput suite's compiled step at N = 64 took x1.04 the time,
     ``benchmarks/results/traced_forms_cpu.json``), and the outer product ``g W^T``
     (contraction length 1) is one multiplication per entry. The
     input and bias gradients are bit for bit those of ``BaddbmmBackward`` (one product per

@@ -244,7 +244,7 @@ class StepFunctions:
         * **One graph per player step** (default mode and ``"max-autotune-no-cudagraphs"``,
           where the torch has Dynamo's ``trace_autograd_ops``: 2.11 and later): the losses, the
           gradients and the update of each player in one graph. On 2 CPU cores, 64 members, the
-          pieces' step took x1.10 its time (``benchmarks/bench_traced_forms.py``,
+          pieces' step took x1.08 its time (``benchmarks/bench_traced_forms.py``,
           ``benchmarks/results/traced_forms_cpu.json``).
         * **Piece by piece** (the CUDA-graph modes, :data:`_CUDAGRAPH_MODES`, or an older torch):
           the losses compiled with their backward (AOTAutograd), the update compiled apart, the
