@@ -57,6 +57,8 @@ def test_compiled_training_equals_eager_training(case, one_graph, monkeypatch):
 
     from gan_theory.training import steps
 
+    if one_graph and not hasattr(torch._dynamo.config, "trace_autograd_ops"):
+        pytest.skip("this torch cannot trace torch.autograd.grad into a graph (trace_autograd_ops: torch >= 2.11)")
     kw = CASES[case]
     eager, p_eager = _run(False, kw)
     torch._dynamo.reset()

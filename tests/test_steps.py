@@ -144,7 +144,7 @@ def test_generator_step_leaves_the_discriminator_trainable_and_its_gradients_unt
 
 def test_compile_compiles_every_piece_and_false_compiles_none():
     """StepFunctions.build: compile=True or a mode without CUDA graphs compiles each player's
-    step as one graph (this torch has trace_autograd_ops), a CUDA-graph mode piece by piece
+    step as one graph (where the torch has trace_autograd_ops), a CUDA-graph mode piece by piece
     (the losses and the update compiled, the pieces handed to the same step functions), and
     the sampling in every mode; False keeps the eager functions. torch.compile is lazy: nothing
     compiles here."""
@@ -152,14 +152,15 @@ def test_compile_compiles_every_piece_and_false_compiles_none():
 
     from gan_theory.training import steps
 
-    assert hasattr(torch._dynamo.config, "trace_autograd_ops")  # torch >= 2.11, as pyproject requires
+    traceable = hasattr(torch._dynamo.config, "trace_autograd_ops")  # torch >= 2.11 (pyproject allows 2.2)
     eager = steps.StepFunctions()
     assert eager.discriminator_update is steps.discriminator_update and not eager.one_graph
     for mode in (True, "default", "max-autotune-no-cudagraphs"):
         every = steps.StepFunctions.build(mode)
-        assert every.mode == mode and every.one_graph
-        for name in ("discriminator_update", "generator_update"):
-            assert getattr(every, name).__wrapped__ is getattr(eager, name), name
+        assert every.mode == mode and every.one_graph is traceable
+        if traceable:
+            for name in ("discriminator_update", "generator_update"):
+                assert getattr(every, name).__wrapped__ is getattr(eager, name), name
         assert every.sample is not eager.sample
     for mode in ("reduce-overhead", "max-autotune"):
         pieces = steps.StepFunctions.build(mode)
