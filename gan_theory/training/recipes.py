@@ -67,7 +67,9 @@ _MIXTURE_2D = MappingProxyType({
     "lr_g": 5e-3,            # grid: 0.29 with lr_g 5e-3, lr_d 1e-2 against 0.37 with 1e-2 both (3000 steps);
     "lr_d": 1e-2,            # ring: 2e-3 left the log-stds short of ln 10 of travel (0.6 after 3000 steps)
     "lr_schedule": "cosine",  # decay to the end: the players settle (C(G) still falling at the end)
-    "lr_final": 0.01,
+    "lr_final": 0.01,        # grid (grid_probe.json, 4 seeds, 3000 steps): 0.05/0.1/0.3 gave 0.225/0.154/0.190
+    #                          against 0.193, not monotone: seed noise; 0.1 over 8 seeds and 6000 steps: 0.154
+    #                          against 0.166, within the spread; not adopted
     "init_scale": 3.5,       # means from N(0, 3.5^2 I): grid 0.25 against 0.29 with 2.5 (K = 50; corner
     #                          modes lie 5.7 from 0); components start with std 0.25 init_scale
     "d_steps": 2,            # grid: 0.34 with k = 2 against 0.43 with k = 1 at step 2000 (R1 0.1 vs 0.3)
