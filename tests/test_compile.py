@@ -24,6 +24,9 @@ CASES = {
     # the bench's architecture in small (issue 12): MLP generator and discriminator in float32,
     # the one-output layer's own backward, D held out of the G step's graph
     "mlp_float32": dict(generator="mlp", g_hidden=(8, 8)),
+    # the mixture generator's stratified, weighted sample (the 2-D default's family) and the
+    # weighted losses, with no data-dependent size in the graph
+    "mixture_weighted": dict(generator="mixture", mixture_components=4, dtype="float64"),
     # member 1 diverges at the first step: the guard's mask and stop records under compile
     "diverging_member": dict(generator="affine", optimizer="sgd", lr_g=(1e-3, 1e30), lr_d=(1e-3, 1e30)),
 }
@@ -44,14 +47,15 @@ def _run(compile, kw):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_compiled_training_equals_eager_training(case, one_graph, monkeypatch):
     """Six steps compiled (torch.compile, default mode, CPU) against six eager steps from the same
-    seeds, with each player's step as one graph (as shipped for the default mode) and piece by
-    piece (as for the CUDA-graph modes): the parameters and the last step's losses and gradient
-    norms agree to 1e-12 relative (float64) or 1e-5 (float32). Tolerance: compiled kernels fuse
+    seeds, with each player's step as one graph (as shipped for the default mode; the D step
+    with R1 stays in pieces) and piece by piece (as for the CUDA-graph modes): the parameters
+    and the last step's losses and gradient norms agree to 1e-12 relative (float64) or 1e-5
+    (float32). Tolerance: compiled kernels fuse
     and reorder the float operations (reductions, fused multiply-adds), a few ulps per operation
     that six steps carry on; in float64 we measured at most 7e-17 absolute on parameters of size
     1 (so 1e-12 leaves 4 orders of margin, while a wrong formula moves them by > 1e-4). The
-    compiled functions compile once each (no recompilation per step: at most 3 graphs for 6
-    steps in one graph per player step, 5 piece by piece) and without graph breaks (no .item()
+    compiled functions compile once each (no recompilation per step: the sampling's graph and
+    one graph per player step in one graph, two in pieces) and without graph breaks (no .item()
     or data-dependent branch in the steps, guard and mask included)."""
     from torch._dynamo.utils import counters
 
@@ -65,10 +69,11 @@ def test_compiled_training_equals_eager_training(case, one_graph, monkeypatch):
     counters.clear()
     monkeypatch.setattr(steps, "_compiles_as_one_graph", lambda mode: one_graph)
     compiled, p_compiled = _run(True, kw)
-    assert compiled._fns.one_graph is one_graph
+    d_one = one_graph and not kw.get("r1_gamma")  # with R1 the D step compiles piece by piece
+    assert (compiled._fns.discriminator_one_graph, compiled._fns.generator_one_graph) == (d_one, one_graph)
     assert dict(counters["graph_break"]) == {}
-    # one graph: sample, D step, G step; pieces: sample, D losses, D update, G losses, G update
-    assert 1 <= counters["stats"]["unique_graphs"] <= (3 if one_graph else 5)
+    # sample, then per player one graph (step) or two (losses, update)
+    assert 1 <= counters["stats"]["unique_graphs"] <= 1 + (1 if d_one else 2) + (1 if one_graph else 2)
     assert compiled.stopped == eager.stopped
     assert torch.equal(compiled.active.cpu(), eager.active.cpu())
     rtol = 1e-12 if kw.get("dtype") == "float64" else 1e-5

@@ -144,32 +144,36 @@ def test_generator_step_leaves_the_discriminator_trainable_and_its_gradients_unt
 
 def test_compile_compiles_every_piece_and_false_compiles_none():
     """StepFunctions.build: compile=True or a mode without CUDA graphs compiles each player's
-    step as one graph (where the torch has trace_autograd_ops), a CUDA-graph mode piece by piece
-    (the losses and the update compiled, the pieces handed to the same step functions), and
-    the sampling in every mode; False keeps the eager functions. torch.compile is lazy: nothing
-    compiles here."""
+    step as one graph (where the torch has trace_autograd_ops), except the discriminator's with
+    R1; a CUDA-graph mode compiles piece by piece (the losses and the update compiled, handed to
+    the same step functions); the sampling is compiled in every mode; False keeps the eager
+    functions. torch.compile is lazy: nothing compiles here."""
     import functools
 
     from gan_theory.training import steps
 
     traceable = hasattr(torch._dynamo.config, "trace_autograd_ops")  # torch >= 2.11 (pyproject allows 2.2)
     eager = steps.StepFunctions()
-    assert eager.discriminator_update is steps.discriminator_update and not eager.one_graph
-    for mode in (True, "default", "max-autotune-no-cudagraphs"):
-        every = steps.StepFunctions.build(mode)
-        assert every.mode == mode and every.one_graph is traceable
-        if traceable:
-            for name in ("discriminator_update", "generator_update"):
-                assert getattr(every, name).__wrapped__ is getattr(eager, name), name
-        assert every.sample is not eager.sample
-    for mode in ("reduce-overhead", "max-autotune"):
-        pieces = steps.StepFunctions.build(mode)
-        assert pieces.mode == mode and not pieces.one_graph
-        for name, losses in (("discriminator_update", steps.discriminator_losses),
-                             ("generator_update", steps.generator_losses)):
-            fn = getattr(pieces, name)
-            assert isinstance(fn, functools.partial) and fn.func is getattr(eager, name)
-            assert fn.keywords["losses"] is not losses and fn.keywords["update"] is not steps.guarded_update
+    assert eager.discriminator_update is steps.discriminator_update
+    assert not eager.discriminator_one_graph and not eager.generator_one_graph
+
+    def is_pieces(fn, name, losses):
+        return (isinstance(fn, functools.partial) and fn.func is getattr(eager, name)
+                and fn.keywords["losses"] is not losses and fn.keywords["update"] is not steps.guarded_update)
+
+    for mode in (True, "default", "max-autotune-no-cudagraphs", "reduce-overhead", "max-autotune"):
+        for r1 in (False, True):
+            fns = steps.StepFunctions.build(mode, r1=r1)
+            one = traceable and mode not in ("reduce-overhead", "max-autotune")
+            assert fns.mode == mode and fns.sample is not eager.sample
+            assert (fns.discriminator_one_graph, fns.generator_one_graph) == (one and not r1, one), (mode, r1)
+            for name, losses, whole in (("discriminator_update", steps.discriminator_losses, one and not r1),
+                                        ("generator_update", steps.generator_losses, one)):
+                fn = getattr(fns, name)
+                if whole:
+                    assert fn.__wrapped__ is getattr(eager, name), (mode, r1, name)
+                else:
+                    assert is_pieces(fn, name, losses), (mode, r1, name)
     assert steps.StepFunctions.build(False) == eager
 
 

@@ -18,8 +18,8 @@ measured in the same run (:func:`matmul_peak`). On CUDA the step is timed in thr
 eager, ``torch.compile(mode="reduce-overhead")`` (CUDA graphs, via ``TrainConfig.compile``)
 and a step captured by hand in a CUDA graph (:mod:`gan_theory.bench.cuda_graph`); each form
 is also checked against eager (largest parameter difference after a few steps). On CPU it is
-timed in two forms: eager and ``TrainConfig(compile=True)`` (every piece of the step compiled by
-Inductor, :meth:`gan_theory.training.steps.StepFunctions.build`), each with its start-up time
+timed in two forms: eager and ``TrainConfig(compile=True)`` (each player's step compiled by
+Inductor as one graph, :meth:`gan_theory.training.steps.StepFunctions.build`), each with its start-up time
 (building the trainer and its first step, compilation included). Torch runs on its default
 number of threads (one per core) unless ``gan-theory bench --threads`` says otherwise; the JSON
 records it.

@@ -44,10 +44,11 @@ class _TracedLeakyReLU(torch.autograd.Function):
     ``benchmarks/results/traced_forms_cpu.json``, 2 CPU threads): with the step compiled piece
     by piece (the forward and its AOTAutograd backward apart, as the CUDA-graph modes compile
     it), aten's form traced took x1.61 the time of this one's. With each player's step in one
-    graph (the default mode) no split saves a mask, and aten's form is at least as fast: x0.98
-    the time in that benchmark, and in six full throughput runs alternating the two
-    (``benchmarks/results/bench/throughput_cpu_runs.json``) 42.1-45.5% of the matmul peak
-    (median 43.6%) against 41.7-43.5% (median 41.8%). So :func:`_leaky_relu` uses aten's there.
+    graph (the default mode) no split saves a mask, and the two are close: aten's took x1.02
+    this one's time in that benchmark (within its spread), and in six full throughput runs
+    alternating the two (``benchmarks/results/bench/throughput_cpu_runs.json``) it reached
+    42.1-45.5% of the matmul peak (median 43.6%) against 41.7-43.5% (median 41.8%). So
+    :func:`_leaky_relu` uses aten's there.
     """
 
     @staticmethod

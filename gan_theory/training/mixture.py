@@ -157,7 +157,9 @@ class MixtureGenerator(torch.nn.Module):
             raise ValueError(f"z: the stratified sample needs at least one sample per component, B >= K = {k}; "
                              f"got B = {b} (raise batch_size or lower mixture_components)")
         comp = torch.arange(b, device=z.device) % k  # (B,)
-        counts = torch.bincount(comp, minlength=k).to(z.dtype)  # (K,)
+        # n_k = B // K, plus one for the first B mod K components (what bincount(comp) gives; written
+        # from the shapes alone, so that torch.compile traces it without a data-dependent size)
+        counts = (b // k + (torch.arange(k, device=z.device) < b % k)).to(z.dtype)  # (K,)
         x = self.loc[:, comp] + self.scale()[:, comp] * z[..., :self.dim]
         w = (self.weights() / counts)[:, comp]
         return x, w

@@ -234,26 +234,28 @@ class StepFunctions:
     generator_update: Callable = generator_update
     sample: Callable = _generate_detached
     mode: str | bool = False
-    one_graph: bool = False
+    discriminator_one_graph: bool = False
+    generator_one_graph: bool = False
 
     @classmethod
-    def build(cls, compile: bool | str = False) -> StepFunctions:
+    def build(cls, compile: bool | str = False, *, r1: bool = False) -> StepFunctions:
         """Eager functions (``compile=False``), or the step compiled with ``torch.compile``
-        (``True``: its default mode, or one of :data:`COMPILE_MODES`).
+        (``True``: its default mode, or one of :data:`COMPILE_MODES`); ``r1``: whether the
+        discriminator's loss has the R1 penalty.
 
         * **One graph per player step** (default mode and ``"max-autotune-no-cudagraphs"``,
-          where the torch has Dynamo's ``trace_autograd_ops``: 2.11 and later): the losses, the
-          gradients and the update of each player in one graph. On 2 CPU cores, 64 members, the
-          pieces' step took x1.08 its time (``benchmarks/bench_traced_forms.py``,
-          ``benchmarks/results/traced_forms_cpu.json``).
-        * **Piece by piece** (the CUDA-graph modes, :data:`_CUDAGRAPH_MODES`, or an older torch):
-          the losses compiled with their backward (AOTAutograd), the update compiled apart, the
-          gradients between them taken by the autograd engine.
+          where the torch has Dynamo's ``trace_autograd_ops``, which appeared in 2.11): the
+          losses, the gradients and the update of the player in one graph. On 2 CPU cores, 64
+          members of the throughput suite, the pieces' step took x1.08 its time
+          (``benchmarks/bench_traced_forms.py``, ``benchmarks/results/traced_forms_cpu.json``).
+        * **Piece by piece** (the CUDA-graph modes, :data:`_CUDAGRAPH_MODES`, an older torch, and
+          the discriminator step with R1): the losses compiled with their backward
+          (AOTAutograd), the update compiled apart, the gradients between them taken by the
+          autograd engine. With R1 (the explicit input gradient) the discriminator's step in
+          one graph was slower: on the 2-D recipe (32 members, ring(8)), the whole step took
+          about x1.25 the pieces' time, and with only the generator's step in one graph x0.92.
 
-        The sampling is compiled too. The same on every device. (The CPU once compiled only the
-        update and the sampling, because Inductor's CPU kernel for the bool mask of a traced
-        LeakyReLU was slow; the ensemble's LeakyReLU saves a float when traced:
-        ``_TracedLeakyReLU`` in :mod:`gan_theory.training.ensemble`.)
+        The sampling is compiled too. The same on every device.
         """
         if compile is False:
             return cls()
@@ -262,13 +264,14 @@ class StepFunctions:
         def c(fn):
             return torch.compile(fn, mode=mode, dynamic=False)
 
-        sample = c(_generate_detached)
-        if _compiles_as_one_graph(mode):
-            return cls(_one_graph(discriminator_update, mode), _one_graph(generator_update, mode), sample, compile,
-                       True)
+        one = _compiles_as_one_graph(mode)
         update = c(guarded_update)
-        return cls(partial(discriminator_update, losses=c(discriminator_losses), update=update),
-                   partial(generator_update, losses=c(generator_losses), update=update), sample, compile, False)
+        d_one, g_one = one and not r1, one
+        d = (_one_graph(discriminator_update, mode) if d_one
+             else partial(discriminator_update, losses=c(discriminator_losses), update=update))
+        g = _one_graph(generator_update, mode) if g_one else partial(generator_update, losses=c(generator_losses),
+                                                                      update=update)
+        return cls(d, g, c(_generate_detached), compile, d_one, g_one)
 
 
 _EAGER = StepFunctions()

@@ -118,7 +118,7 @@ class EnsembleTrainer:
         self.train_time = 0.0
         self._last: dict[str, torch.Tensor] = {}
         self.out: Path | None = None
-        self._fns = StepFunctions.build(config.compile)
+        self._fns = StepFunctions.build(config.compile, r1=config.r1_gamma > 0)
 
     # ------------------------------------------------------------------ construction
     def _build_chunk(self, start: int, size: int) -> _Chunk:
