@@ -252,8 +252,9 @@ class StepFunctions:
           the discriminator step with R1): the losses compiled with their backward
           (AOTAutograd), the update compiled apart, the gradients between them taken by the
           autograd engine. With R1 (the explicit input gradient) the discriminator's step in
-          one graph was slower: on the 2-D recipe (32 members, ring(8)), the whole step took
-          about x1.25 the pieces' time, and with only the generator's step in one graph x0.92.
+          one graph is slower: on the 2-D recipe (32 members, ring(8), 1 thread), both players
+          in one graph took x1.27 the pieces' time, the generator's alone in one graph x1.00
+          (``benchmarks/bench_r1_routes.py``, ``benchmarks/results/r1_routes_cpu.json``).
 
         The sampling is compiled too. The same on every device.
         """
