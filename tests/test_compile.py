@@ -27,6 +27,9 @@ CASES = {
     # the mixture generator's stratified, weighted sample (the 2-D default's family) and the
     # weighted losses, with no data-dependent size in the graph
     "mixture_weighted": dict(generator="mixture", mixture_components=4, dtype="float64"),
+    # the mixture's entropy bonus: the generator's differentiable log-density in the G step, its
+    # weight a tensor that changes every step (no recompilation)
+    "mixture_entropy": dict(generator="mixture", mixture_components=4, dtype="float64", entropy_weight=0.3),
     # member 1 diverges at the first step: the guard's mask and stop records under compile
     "diverging_member": dict(generator="affine", optimizer="sgd", lr_g=(1e-3, 1e30), lr_d=(1e-3, 1e30)),
 }

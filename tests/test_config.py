@@ -31,7 +31,8 @@ def test_field_lists_cover_every_numeric_field():
     # The parametrised tests below walk these lists; a new numeric field must land in one.
     assert set(INT_FIELDS) == set(COUNT_FIELDS)
     assert set(FLOAT_FIELDS) == {"lr_g", "lr_d", "momentum", "lr_final", "real_label", "fake_label", "init_loc",
-                                 "init_scale", "quadrature_atol", "network_quadrature_atol", "r1_gamma"}
+                                 "init_scale", "quadrature_atol", "network_quadrature_atol", "r1_gamma",
+                                 "init_component_scale", "entropy_weight"}
 
 
 # ---------------------------------------------------------------- seeds

@@ -27,7 +27,46 @@ def test_families_without_a_recipe_keep_the_old_defaults(family, dim):
     cfg = TrainConfig(generator=family).resolve(dim)
     for name, value in OLD_DEFAULTS.items():
         assert getattr(cfg, name) == value, name
-    assert cfg.mixture_components is None
+    assert (cfg.mixture_components, cfg.init_component_scale, cfg.entropy_weight) == (None, None, None)
+
+
+def test_the_mixture_without_a_recipe_keeps_its_module_defaults():
+    """1-D mixture (no recipe): the initial component std of the module and no entropy bonus."""
+    from gan_theory.training.mixture import INIT_COMPONENT_SCALE
+
+    cfg = TrainConfig(generator="mixture").resolve(1)
+    assert (cfg.init_component_scale, cfg.entropy_weight) == (INIT_COMPONENT_SCALE, 0.0)
+    assert cfg.entropy_weight_at(0) == 0.0
+
+
+@pytest.mark.parametrize("field,value", [("entropy_weight", 0.1), ("init_component_scale", 0.1),
+                                         ("mixture_components", 4)])
+def test_mixture_fields_need_the_mixture_generator(field, value):
+    """A mixture-only field with another generator is an error that names it, whether the family
+    is set (at creation) or picked by "auto" (1-D: a flow, at resolve)."""
+    with pytest.raises(ValueError, match=f"^{field}: .*'flow'"):
+        TrainConfig(generator="flow", **{field: value})
+    cfg = TrainConfig(**{field: value})
+    with pytest.raises(ValueError, match=f"^{field}: .*'flow'"):
+        cfg.resolve(1)
+    assert getattr(cfg.resolve(2), field) == value
+
+
+@pytest.mark.parametrize("field,value", [("entropy_weight", -0.1), ("entropy_weight", float("nan")),
+                                         ("init_component_scale", 0.0), ("init_component_scale", True)])
+def test_bad_mixture_fields_are_refused(field, value):
+    with pytest.raises((ValueError, TypeError), match=f"^{field}"):
+        TrainConfig(**{field: value})
+
+
+def test_entropy_weight_decays_to_zero_on_a_cosine():
+    """lambda(t) = lambda_0 (1 + cos(pi t / T)) / 2: lambda_0 at the start, half at T/2, 0 at the
+    end, whatever the learning rates' schedule."""
+    cfg = TrainConfig(steps=100, entropy_weight=0.2, lr_schedule="constant").resolve(2)
+    assert cfg.entropy_weight_at(0) == 0.2
+    assert abs(cfg.entropy_weight_at(50) - 0.1) < 1e-15
+    assert abs(cfg.entropy_weight_at(25) - 0.1 * (1 + 2 ** -0.5)) < 1e-15
+    assert cfg.entropy_weight_at(100) < 1e-17
 
 
 def test_user_fields_are_kept_and_resolve_is_idempotent():

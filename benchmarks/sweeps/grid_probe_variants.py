@@ -35,8 +35,13 @@ on the 5x5 grid (std 0.1), seeds 0 .. ENSEMBLE-1, and prints the exact C(G) + lo
 Run from the repository root (torch on 1 thread)::
 
     PYTHONPATH=. python benchmarks/sweeps/grid_probe_variants.py VARIANT [ARG] STEPS ENSEMBLE
+
+The environment variable ``INIT_COMPONENT_SCALE`` sets the initial component std fraction
+beside any variant; ``TARGET=ring`` trains on ring(8, std 0.1) instead of the grid (the std
+diagnostic then still measures against the grid's modes: ignore it).
 """
 import math
+import os
 import statistics
 import sys
 
@@ -146,6 +151,8 @@ def main(argv):
     variant, rest = argv[0], argv[1:]
     arg = rest.pop(0) if variant in ("ema", "init_component_scale", "r1_decay", "scale_lr", "logit_lr", "d_ema", "alloc", "r2", "entropy") else None
     steps, n = int(rest[0]), int(rest[1])
+    if "INIT_COMPONENT_SCALE" in os.environ:
+        mixture.INIT_COMPONENT_SCALE = float(os.environ["INIT_COMPONENT_SCALE"])
     if variant == "init_component_scale":
         mixture.INIT_COMPONENT_SCALE = float(arg)
     elif variant == "r2":
@@ -159,7 +166,7 @@ def main(argv):
         mixture.MixtureGenerator.weighted_sample = _allocated_weighted_sample(float(arg))
     elif variant == "stratified_latent":
         mixture.MixtureGenerator.weighted_sample = _stratified_weighted_sample
-    target = gt.toys.grid(std=0.1)
+    target = gt.toys.ring(std=0.1) if os.environ.get("TARGET") == "ring" else gt.toys.grid(std=0.1)
     if variant == "d_standardize":
         _standardize_discriminator(target)
     tr = EnsembleTrainer(target, gt.TrainConfig(ensemble=n, seed=0, steps=steps, log_every=steps))

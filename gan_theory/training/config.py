@@ -34,9 +34,17 @@ ACTIVATIONS = ("silu", "tanh", "relu", "leaky_relu", "softplus")
 #: The fields a recipe may set (gan_theory/training/recipes.py): None by default, filled by
 #: TrainConfig.resolve once the data dimension is known.
 RECIPE_FIELDS = ("steps", "d_steps", "batch_size", "lr_g", "lr_d", "lr_schedule", "lr_final", "init_scale",
-                 "d_hidden", "r1_gamma", "mixture_components", "log_every")
-#: Components of a mixture generator without a recipe for its dimension (1-D): not measured.
-_MIXTURE_COMPONENTS = 8
+                 "d_hidden", "r1_gamma", "mixture_components", "init_component_scale", "entropy_weight", "log_every")
+#: Recipe fields that only the mixture generator has: left None for the other families.
+MIXTURE_FIELDS = ("mixture_components", "init_component_scale", "entropy_weight")
+
+
+def entropy_factor(step: int, steps: int) -> float:
+    """Multiplier of the entropy bonus at generator step ``step``: ``(1 + cos(pi t/T))/2``, from 1
+    to 0 over the run whatever the learning rates' schedule (the last steps are Algorithm 1's)."""
+    if steps <= 1:
+        return 1.0
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / steps))
 
 
 def lr_factor(schedule: str, final: float, step: int, steps: int) -> float:
@@ -119,6 +127,17 @@ class TrainConfig:
         init_scale: *recipe*.
     mixture_components : int, optional
         K, the number of components of the mixture generator, *recipe*.
+    init_component_scale : float, optional
+        The mixture generator's initial component std as a fraction of ``init_scale``, *recipe*
+        (:mod:`gan_theory.training.mixture`).
+    entropy_weight : float, optional
+        ``lambda_0 >= 0``, the mixture generator's entropy bonus, *recipe*: its loss gains
+        ``lambda(t) E_{p_g} log p_g = -lambda(t) H(p_g)`` (estimated on its weighted sample, exact
+        density; Dieng et al. 2019's PresGAN entropy regulariser), with ``lambda(t)`` decayed
+        from ``lambda_0`` to 0 on a cosine over the run (:func:`entropy_factor`), so that the
+        last steps are Algorithm 1's and the fixed point is still ``p_g = p_data``. It keeps
+        components from narrowing below the data's modes (issue 10's 5x5 grid,
+        :mod:`gan_theory.training.recipes`). 0: none. A value > 0 needs the mixture generator.
     grid_points : int
         Points per axis of the grid generator.
     dim : int, optional
@@ -185,6 +204,8 @@ class TrainConfig:
     init_scale: float | None = None
     grid_points: int = 2001
     mixture_components: int | None = None
+    init_component_scale: float | None = None
+    entropy_weight: float | None = None
     dim: int | None = None
     dtype: str = "float32"
     device: str = "auto"
@@ -240,6 +261,16 @@ class TrainConfig:
             put("init_scale", check_real("init_scale", self.init_scale, lower=0.0, lower_open=True))
         if self.mixture_components is not None:
             put("mixture_components", check_int("mixture_components", self.mixture_components, lower=1))
+        if self.init_component_scale is not None:
+            put("init_component_scale", check_real("init_component_scale", self.init_component_scale, lower=0.0,
+                                                   lower_open=True))
+        if self.entropy_weight is not None:
+            put("entropy_weight", check_real("entropy_weight", self.entropy_weight, lower=0.0))
+        for name in MIXTURE_FIELDS:
+            if getattr(self, name) is not None and self.generator not in ("mixture", "auto"):
+                raise ValueError(f"{name}: a field of the mixture generator, and the generator is "
+                                 f"{self.generator!r}; leave {name} unset or use generator='mixture', got "
+                                 f"{name}={getattr(self, name)}")
         if self.dim is not None:
             put("dim", check_int("dim", self.dim, lower=1, upper=2))
         check_device_name("device", self.device)
@@ -265,7 +296,7 @@ class TrainConfig:
         (:data:`~gan_theory.training.recipes.FALLBACK`). Fields set by the user are kept.
         Resolving a resolved configuration returns it unchanged. The trainer runs with, and
         writes to ``config.json``, the resolved configuration."""
-        from .recipes import AUTO, FALLBACK, recipe
+        from .recipes import AUTO, FALLBACK, MIXTURE_FALLBACK, recipe
 
         dim = check_int("dim", dim, lower=1, upper=2)
         generator = AUTO[dim] if self.generator == "auto" else self.generator
@@ -274,13 +305,19 @@ class TrainConfig:
         changes: dict[str, Any] = {"generator": generator}
         for name in RECIPE_FIELDS:
             if name in names and getattr(self, name) is None:
-                if name == "mixture_components":
+                if name in MIXTURE_FIELDS:
                     if generator == "mixture":
-                        changes[name] = rec.get(name, _MIXTURE_COMPONENTS)
+                        changes[name] = rec.get(name, MIXTURE_FALLBACK[name])
                 elif name == "r1_gamma" and self.discriminator != "mlp":
                     changes[name] = 0.0  # R1 regularises a network D; the exact D* has none
                 else:
                     changes[name] = rec.get(name, FALLBACK[name])
+        if generator != "mixture":
+            for name in MIXTURE_FIELDS:
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name}: a field of the mixture generator, and generator='auto' picks "
+                                     f"{generator!r} for {dim}-D data; leave {name} unset or use "
+                                     f"generator='mixture', got {name}={getattr(self, name)}")
         resolved = self.replace(**changes)
         if generator == "mixture" and resolved.batch_size < resolved.mixture_components:
             raise ValueError(f"batch_size: the mixture generator samples every component in each minibatch (a "
@@ -306,6 +343,13 @@ class TrainConfig:
     def lr_factor(self, step: int) -> float:
         """The learning-rate multiplier at generator step ``step`` (0-based)."""
         return lr_factor(self.lr_schedule, self.lr_final, step, self.steps)
+
+    def entropy_weight_at(self, step: int) -> float:
+        """The entropy bonus's weight at generator step ``step`` (0-based): ``entropy_weight``
+        times :func:`entropy_factor` (0 without a bonus)."""
+        if not self.entropy_weight:
+            return 0.0
+        return self.entropy_weight * entropy_factor(step, self.steps)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated again)."""

@@ -44,7 +44,7 @@ import torch
 import torch.distributions as td
 
 from ..constants import F64 as _F64
-from ..checks import check_int
+from ..checks import check_int, check_real
 
 __all__ = ["MixtureGenerator", "MIN_SCALE", "INIT_COMPONENT_SCALE"]
 
@@ -72,6 +72,9 @@ class MixtureGenerator(torch.nn.Module):
         1 or 2.
     n_components : int
         ``K`` >= 1.
+    component_scale : float
+        Every component's initial std as a fraction of ``init_scale`` (default
+        :data:`INIT_COMPONENT_SCALE`; ``TrainConfig.init_component_scale``).
     dtype, device : torch dtype and device of the parameters.
 
     Attributes
@@ -85,12 +88,13 @@ class MixtureGenerator(torch.nn.Module):
 
     exact_density = True
 
-    def __init__(self, n_members: int, dim: int, n_components: int, *, dtype: torch.dtype = torch.float32,
-                 device: torch.device | str = "cpu") -> None:
+    def __init__(self, n_members: int, dim: int, n_components: int, *, component_scale: float = INIT_COMPONENT_SCALE,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> None:
         super().__init__()
         self.n_members = check_int("n_members", n_members, lower=1)
         self.dim = check_int("dim", dim, lower=1, upper=2)
         self.n_components = check_int("n_components", n_components, lower=1)
+        self.component_scale = check_real("component_scale", component_scale, lower=0.0, lower_open=True)
         self.latent_dim = self.dim + 1
         k = self.n_components
         self.loc = torch.nn.Parameter(torch.zeros(n_members, k, dim, dtype=dtype, device=device))
@@ -102,13 +106,13 @@ class MixtureGenerator(torch.nn.Module):
                          init_scale: float = 1.0) -> None:
         """Means from ``N(init_loc, init_scale^2 I)``, drawn with member ``i``'s own generator
         (float64 on CPU, then cast: the start does not depend on the device or the ensemble);
-        every std ``INIT_COMPONENT_SCALE * init_scale``; equal weights."""
+        every std ``component_scale * init_scale``; equal weights."""
         if len(generators) != self.n_members:
             raise ValueError(f"generators: expected one torch.Generator per member ({self.n_members}), "
                              f"got {len(generators)}")
-        std0 = INIT_COMPONENT_SCALE * init_scale
+        std0 = self.component_scale * init_scale
         if not std0 > MIN_SCALE:
-            raise ValueError(f"init_scale: expected a value with {INIT_COMPONENT_SCALE} * init_scale > MIN_SCALE = "
+            raise ValueError(f"init_scale: expected a value with {self.component_scale} * init_scale > MIN_SCALE = "
                              f"{MIN_SCALE} (the initial component std), got {init_scale}")
         with torch.no_grad():
             for i, g in enumerate(generators):
@@ -165,10 +169,15 @@ class MixtureGenerator(torch.nn.Module):
         return x, w
 
     # ------------------------------------------------------------------ density
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``log p_g(x)`` of each member at ``x`` (N, B, dim) -> (N, B), parameters detached."""
-        mu, sigma = self.loc.detach(), self.scale().detach()
-        logw = torch.log_softmax(self.logits.detach(), dim=-1)  # (N, K)
+    def log_prob(self, x: torch.Tensor, *, detach: bool = True) -> torch.Tensor:
+        """``log p_g(x)`` of each member at ``x`` (N, B, dim) -> (N, B):
+        ``logsumexp_k (log w_k + log N(x; mu_k, diag sigma_k^2))``. With ``detach`` (the
+        default: D* as the other player) the parameters are held fixed; with ``detach=False``
+        it is differentiable in them too (the entropy bonus of ``TrainConfig.entropy_weight``)."""
+        mu, sigma, logits = self.loc, self.scale(), self.logits
+        if detach:
+            mu, sigma, logits = mu.detach(), sigma.detach(), logits.detach()
+        logw = torch.log_softmax(logits, dim=-1)  # (N, K)
         d = (x.unsqueeze(2) - mu.unsqueeze(1)) / sigma.unsqueeze(1)  # (N, B, K, dim)
         comp = -0.5 * (d * d).sum(-1) - torch.log(sigma).sum(-1).unsqueeze(1) - self.dim * _HALF_LOG_2PI
         return torch.logsumexp(comp + logw.unsqueeze(1), dim=-1)

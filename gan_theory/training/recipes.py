@@ -18,7 +18,9 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["AUTO", "FALLBACK", "RECIPES", "recipe"]
+from .mixture import INIT_COMPONENT_SCALE
+
+__all__ = ["AUTO", "FALLBACK", "MIXTURE_FALLBACK", "RECIPES", "recipe"]
 
 #: The generator ``generator="auto"`` picks for each data dimension: the exact-density family
 #: whose recipe converges on the standard toys of that dimension.
@@ -31,6 +33,11 @@ FALLBACK = MappingProxyType({
     "lr_final": 0.1, "init_scale": 1.0, "d_hidden": (64, 64), "r1_gamma": 0.0,
     "log_every": 100,
 })
+
+#: Values of the mixture generator's own recipe fields where it has no recipe (1-D): 8
+#: components (not measured), the module's initial component std, no entropy bonus.
+MIXTURE_FALLBACK = MappingProxyType({"mixture_components": 8, "init_component_scale": INIT_COMPONENT_SCALE,
+                                     "entropy_weight": 0.0})
 
 _FLOW_1D = MappingProxyType({
     # Found on mixture2 by claim G4's search (each step below: median C(G) + log 4 over seeds
@@ -81,6 +88,16 @@ _MIXTURE_2D = MappingProxyType({
     "r1_gamma": 0.1,         # R1 (Mescheder et al. 2018) on real data; grid: 0.1 with k = 2 best of
     #                          0.05 (0.51), 0.1 (0.34 at step 2000), 0.3 (0.37); ring: 0.045 with 0.3;
     #                          grid_probe: 0.02 gives 0.19 after 3000 steps
+    "init_component_scale": 0.05,  # components start with std 0.05 init_scale = 0.175 (with the entropy bonus,
+    #                          below): grid (grid_probe.json, 4 seeds, 3000 steps) 0.075 against 0.250 with the
+    #                          module default 0.25; alone (no bonus) 0.183 against 0.193: a component that starts
+    #                          narrower than the spacing of the modes does not stretch into a bridge between two
+    "entropy_weight": 0.05,  # entropy bonus decayed to 0 over the run (PresGAN's regulariser): without it the
+    #                          components near the grid's modes end at std 0.075-0.084 against the target's 0.1,
+    #                          and with their stds set to 0.1 the gap falls from 0.16-0.24 to 0.06-0.14
+    #                          (benchmarks/sweeps/grid_diagnose.py, results/grid_diagnosis.json); grid (4 seeds,
+    #                          3000 steps, init_component_scale 0.05): 0.075 with 0.05, against 0.183 with 0; 0.02
+    #                          and 0.2 (init_component_scale 0.25): 0.247, 0.457
     "log_every": 2000,       # metrics cost, not training: a 128x128 D's ||D - D*|| and V take ~16 s per
     #                          member in 2-D, C(G) of an 80-component p_g a few more (4 measurements)
 })

@@ -130,16 +130,27 @@ def discriminator_losses(disc: EnsembleMLP, real: torch.Tensor, fake: torch.Tens
 
 def generator_losses(generator: torch.nn.Module, disc: EnsembleMLP | None, z: torch.Tensor, loss: str,
                      data_log_prob: Callable[[torch.Tensor], torch.Tensor] | None, real_label: float,
-                     fake_label: float) -> torch.Tensor:
+                     fake_label: float, entropy_weight: torch.Tensor | None = None) -> torch.Tensor:
     """Per-member generator loss (N,) on samples ``G(z)``, against the network ``disc`` or, when
     it is None, the exact D* (``data_log_prob(x)`` and the generator's ``log_prob(x)``, whose
-    parameters are detached: D* is the other player, held fixed)."""
+    parameters are detached: D* is the other player, held fixed).
+
+    With ``entropy_weight`` (a tensor ``lambda``; the mixture generator) the loss gains
+    ``lambda * sum_b w_b log p_g(x_b)``, an unbiased estimate of ``-lambda H(p_g)`` (the sample
+    weights ``w_b``, or ``1/B``), differentiable in the generator's parameters through both the
+    samples and the density: an entropy bonus (Dieng et al. 2019, PresGAN, eq. 5), see
+    ``TrainConfig.entropy_weight``.
+    """
     x, w = generate(generator, z)
     if disc is not None:
         logits = disc(x)[..., 0]
     else:
         logits = optimal_logits(data_log_prob(x), generator.log_prob(x), real_label, fake_label)
-    return generator_loss(logits, loss, weight=w)
+    out = generator_loss(logits, loss, weight=w)
+    if entropy_weight is not None:
+        log_q = generator.log_prob(x, detach=False)
+        out = out + entropy_weight * ((w * log_q).sum(-1) if w is not None else log_q.mean(-1))
+    return out
 
 
 def guarded_update(opt: Any, params: list[torch.Tensor], grads: list[torch.Tensor | None], loss: torch.Tensor,
@@ -189,11 +200,12 @@ def discriminator_update(disc: EnsembleMLP, opt: Any, real: torch.Tensor, fake: 
 
 def generator_update(generator: torch.nn.Module, disc: EnsembleMLP | None, opt: Any, z: torch.Tensor,
                      active: torch.Tensor, loss: str, data_log_prob: Callable | None, real_label: float,
-                     fake_label: float, *, losses: Callable = generator_losses,
+                     fake_label: float, entropy_weight: torch.Tensor | None = None, *,
+                     losses: Callable = generator_losses,
                      update: Callable = guarded_update) -> tuple[torch.Tensor, ...]:
     """One generator step's computation (the discriminator's parameters already out of the
     graph, :func:`generator_step`): ``(loss, grad_norm, finite, params_ok)``."""
-    loss_g = losses(generator, disc, z, loss, data_log_prob, real_label, fake_label)
+    loss_g = losses(generator, disc, z, loss, data_log_prob, real_label, fake_label, entropy_weight)
     params = list(generator.parameters())
     grads = torch.autograd.grad(loss_g.sum(), params, allow_unused=True)
     norm, finite, ok = update(opt, params, list(grads), loss_g, active)
@@ -294,9 +306,11 @@ def discriminator_step(disc: EnsembleMLP, opt: Any, real: torch.Tensor, fake: to
 
 def generator_step(generator: torch.nn.Module, disc: EnsembleMLP | None, opt: Any, z: torch.Tensor,
                    active: torch.Tensor, *, loss: str, data_log_prob: Callable | None = None,
-                   real_label: float = 1.0, fake_label: float = 0.0, fns: StepFunctions = _EAGER) -> StepOutput:
+                   real_label: float = 1.0, fake_label: float = 0.0, entropy_weight: torch.Tensor | None = None,
+                   fns: StepFunctions = _EAGER) -> StepOutput:
     """One generator step of every active member on the latent draws ``z`` (N, B, latent_dim),
-    against the network ``disc`` or (``disc=None``) the exact D* of ``data_log_prob``."""
+    against the network ``disc`` or (``disc=None``) the exact D* of ``data_log_prob``; with
+    ``entropy_weight`` (a tensor) the entropy bonus of :func:`generator_losses`."""
     # The discriminator is held fixed here: its parameters leave the graph, so that no backward
     # function computes their gradients (autograd.grad would drop them; a custom autograd
     # Function such as the ensemble's one-output layer would compute them all the same).
@@ -305,7 +319,7 @@ def generator_step(generator: torch.nn.Module, disc: EnsembleMLP | None, opt: An
         p.requires_grad_(False)
     try:
         loss_g, norm, finite, ok = fns.generator_update(generator, disc, opt, z, active, loss, data_log_prob,
-                                                        real_label, fake_label)
+                                                        real_label, fake_label, entropy_weight)
     finally:
         for p in frozen:
             p.requires_grad_(True)

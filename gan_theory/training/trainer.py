@@ -119,6 +119,10 @@ class EnsembleTrainer:
         self._last: dict[str, torch.Tensor] = {}
         self.out: Path | None = None
         self._fns = StepFunctions.build(config.compile, r1=config.r1_gamma > 0)
+        # the entropy bonus's weight this step (a tensor, filled in place: a compiled step sees
+        # one input, not a new constant per step); None without a bonus
+        self._entropy_weight = (torch.zeros((), dtype=self.dtype, device=self.device)
+                                if config.entropy_weight else None)
 
     # ------------------------------------------------------------------ construction
     def _build_chunk(self, start: int, size: int) -> _Chunk:
@@ -136,7 +140,7 @@ class EnsembleTrainer:
         elif cfg.generator == "mixture":
             from .mixture import MixtureGenerator
 
-            gen = MixtureGenerator(size, dim, cfg.mixture_components, **kw)
+            gen = MixtureGenerator(size, dim, cfg.mixture_components, component_scale=cfg.init_component_scale, **kw)
         else:
             gen = GridGenerator(size, self.p_data, cfg.grid_points, cfg.init_loc, cfg.init_scale, **kw)
         gen.reset_parameters(rngs, cfg.init_loc, cfg.init_scale)
@@ -210,6 +214,8 @@ class EnsembleTrainer:
         self.active[sl], self._stop_step[sl], self._stop_code[sl], self._stop_value[sl] = a, s, c, v
 
     def _schedule(self) -> None:
+        if self._entropy_weight is not None:
+            self._entropy_weight.fill_(self.config.entropy_weight_at(self.step_count))
         factor = self.config.lr_factor(self.step_count)
         for c in self.chunks:
             c.opt_g.lr = c.base_lr_g * factor
@@ -267,7 +273,8 @@ class EnsembleTrainer:
         z = self._noise(chunk, cfg.batch_size, gen.latent_dim)
         res = generator_step(gen, disc, chunk.opt_g, z, self.active[chunk.members], loss=cfg.loss,
                              data_log_prob=self._data_log_prob if disc is None else None,
-                             real_label=cfg.real_label, fake_label=cfg.fake_label, fns=self._fns)
+                             real_label=cfg.real_label, fake_label=cfg.fake_label,
+                             entropy_weight=self._entropy_weight, fns=self._fns)
         self._guard(chunk, res, "generator")
         out["grad_norm_g"].append(res.grad_norm.clone())
         out["loss_g"].append(res.loss.clone())
