@@ -57,7 +57,9 @@ MIN_SCALE = 1e-3
 #: (stds starting at 1 to 1.25) the log-stds still had to travel ln 10 when the learning rate
 #: had decayed, and C(G) + log 4 stayed at 0.6 after 3000 steps; with 0.25 the components
 #: start at a quarter of the spread of their means (together still covering it for K >= 16)
-#: and reach the target's std within 500 steps.
+#: and reach the target's std within 500 steps. This is the default of the family without a
+#: recipe (1-D); the 2-D recipe starts at 0.05 with an entropy bonus that widens the components
+#: (``TrainConfig.init_component_scale``, ``entropy_weight``; :mod:`gan_theory.training.recipes`).
 INIT_COMPONENT_SCALE = 0.25
 
 

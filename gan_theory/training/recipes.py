@@ -59,18 +59,20 @@ _FLOW_1D = MappingProxyType({
 _MIXTURE_2D = MappingProxyType({
     # Measured with the runs of benchmarks/sweeps/sweep_2d.py on ring(8, std 0.1) and the 5x5
     # grid (std 0.1), 2-4 seeds each, median C(G) + log 4 (exact) after 3000 steps, then the
-    # step count from 8-seed runs with these defaults (3000 steps:
-    # benchmarks/results/sweep_2d_acceptance_*.json; 6000 steps: benchmarks/sweeps/steps_2d.py,
-    # results steps_2d_*_6000.json; also claim G4 --full). With 6000 steps, 8 seeds:
-    # ring(8, std 0.1) median 0.021 (0.012-0.028), all 8 modes captured by exact mass in 8 of 8
-    # seeds; 5x5 grid (std 0.1) median 0.166 (0.131-0.191), all 25 modes
-    # captured by exact mass in 8 of 8 seeds: the bar of 0.1 is NOT met on the grid.
-    # On 6 random 2-D targets (rings of 10, 3x3 grids, 7-8 component mixtures; 3000 steps, 2
-    # seeds): medians 0.030 to 0.066, every mode captured.
+    # step count from 8-seed runs with these defaults (benchmarks/sweeps/steps_2d.py, results
+    # steps_2d_*_6000.json; also claim G4 --full), then the grid's narrow components
+    # (benchmarks/sweeps/grid_diagnose.py, grid_probe*.py): init_component_scale and
+    # entropy_weight. With 6000 steps, 8 seeds: ring(8, std 0.1) median 0.035 (0.033-0.038),
+    # all 8 modes captured by exact mass in 8 of 8 seeds; 5x5 grid (std 0.1) median 0.040
+    # (0.038-0.045), all 25 modes captured in 8 of 8 seeds (before the bonus: 0.021 and 0.166).
+    # Random 2-D targets: benchmarks/results/sweep_2d.json, recipe "mixture_2d_entropy". The
+    # numbers beside the other fields were measured before the bonus and the narrow start.
     "mixture_components": 80,  # grid: K = 80 0.20 against 0.25 with K = 50 (both init_scale 3.5; more
     #                            components than modes: the spare ones lose weight through the logits)
-    "steps": 6000,           # ring (8 seeds): 0.048/0.031/0.021 at 2000/4000/6000 of 6000 steps, against
-    #                          0.047 after 3000 steps of 3000; grid: 0.185/0.179/0.166 against 0.180
+    "steps": 6000,           # with the entropy bonus C(G) falls late, as the bonus decays (8 seeds): ring
+    #                          0.29/0.11/0.035 at 2000/4000/6000, grid 0.37/0.14/0.040; the ring after 3000
+    #                          steps of 3000: 0.062 (4 seeds). Before the bonus: ring 0.048/0.031/0.021, grid
+    #                          0.185/0.179/0.166
     "lr_g": 5e-3,            # grid: 0.29 with lr_g 5e-3, lr_d 1e-2 against 0.37 with 1e-2 both (3000 steps);
     "lr_d": 1e-2,            # ring: 2e-3 left the log-stds short of ln 10 of travel (0.6 after 3000 steps)
     "lr_schedule": "cosine",  # decay to the end: the players settle (C(G) still falling at the end)
@@ -78,12 +80,12 @@ _MIXTURE_2D = MappingProxyType({
     #                          against 0.193, not monotone: seed noise; 0.1 over 8 seeds and 6000 steps: 0.154
     #                          against 0.166, within the spread; not adopted
     "init_scale": 3.5,       # means from N(0, 3.5^2 I): grid 0.25 against 0.29 with 2.5 (K = 50; corner
-    #                          modes lie 5.7 from 0); components start with std 0.25 init_scale
+    #                          modes lie 5.7 from 0)
     "d_steps": 2,            # grid: 0.34 with k = 2 against 0.43 with k = 1 at step 2000 (R1 0.1 vs 0.3)
     "batch_size": 512,       # grid, benchmarks/sweeps/grid_probe.py (results/grid_probe.json): 2048 gives
     #                          0.125 after 3000 steps (2 seeds) and 0.116 (0.094-0.142) after 6000 (4 seeds),
-    #                          against 0.164 with 512: better, still above the bar of 0.1, at 4 times the
-    #                          training cost (which claim G4 --full pays on the ring); not adopted. 1024: 0.151
+    #                          against 0.164 with 512 (before the bonus): better, still above the bar of 0.1, at
+    #                          4 times the training cost (which claim G4 --full pays on the ring). 1024: 0.151
     "d_hidden": (128, 128),  # 25 modes need D's resolution (the sweep's starting value, kept)
     "r1_gamma": 0.1,         # R1 (Mescheder et al. 2018) on real data; grid: 0.1 with k = 2 best of
     #                          0.05 (0.51), 0.1 (0.34 at step 2000), 0.3 (0.37); ring: 0.045 with 0.3;
