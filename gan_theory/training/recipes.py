@@ -9,8 +9,9 @@ that sets its fields, keep their numbers). ``generator="auto"`` becomes ``AUTO[d
 the user sets is never changed.
 
 Where each value comes from is written beside it. The sweeps are kept in the repository:
-``benchmarks/sweeps/sweep_2d.py`` (results: ``benchmarks/results/sweep_2d.json`` and
-``sweep_2d_acceptance.json``) and ``benchmarks/sweeps/sweep_1d.py``.
+``benchmarks/sweeps/sweep_2d.py`` (results: ``benchmarks/results/sweep_2d.json``; the 2-D
+defaults on the ring and the grid: ``benchmarks/sweeps/steps_2d.py``, ``steps_2d_*_6000.json``)
+and ``benchmarks/sweeps/sweep_1d.py``.
 """
 
 from __future__ import annotations
