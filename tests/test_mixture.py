@@ -286,7 +286,7 @@ def test_component_scale_sets_the_initial_std():
 
 def test_the_trainer_applies_the_decaying_entropy_bonus():
     """Three steps with ``entropy_weight`` move the generator differently from three without, and
-    the trainer's weight at each step is ``entropy_weight_at(step)`` (0 at the end of the run)."""
+    the trainer's weight at each step is ``entropy_weight_at(step)``, from ``entropy_weight`` down."""
     from gan_theory.training.run import Trainer
 
     def run(lam):
@@ -306,3 +306,25 @@ def test_the_trainer_applies_the_decaying_entropy_bonus():
     p1 = torch.cat([p.detach().reshape(2, -1) for p in with_bonus.chunks[0].generator.parameters()], 1)
     p0 = torch.cat([p.detach().reshape(2, -1) for p in without.chunks[0].generator.parameters()], 1)
     assert (p1 - p0).abs().max() > 1e-6
+
+
+def test_entropy_bonus_gradient_is_exact_for_one_component():
+    """With one component, ``sum_b w_b log p_g(x_b)`` with ``x_b = mu + sigma z_b`` is
+    ``-sum_d log sigma_d - |z|^2/2 - log 2 pi`` per sample, so its gradient is ``-1/sigma_d`` in
+    ``sigma_d`` (``-exp(s_d)/sigma_d`` in the log-std ``s_d``) and 0 in the mean, for any ``z``:
+    the bonus widens the component through the samples and the density together (a gradient
+    through the density alone has expectation 0). Closed form, float64: 1e-12."""
+    from gan_theory.training.ensemble import EnsembleMLP
+    from gan_theory.training.steps import generator_losses
+
+    g = _member(2, 1)
+    disc = EnsembleMLP(3, (2, 4, 1), "leaky_relu", dtype=F64)
+    disc.reset_parameters([torch.Generator().manual_seed(i) for i in range(3)])
+    z = torch.randn(3, 16, 3, generator=torch.Generator().manual_seed(4), dtype=F64)
+    lam = torch.tensor(0.5, dtype=F64)
+    bonus = (generator_losses(g, disc, z, "non_saturating", None, 1.0, 0.0, lam)
+             - generator_losses(g, disc, z, "non_saturating", None, 1.0, 0.0)).sum()
+    d_loc, d_log_scale = torch.autograd.grad(bonus, [g.loc, g.log_scale])
+    expected = -0.5 * torch.exp(g.log_scale.detach()) / g.scale().detach()
+    np.testing.assert_allclose(d_log_scale.numpy(), expected.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(d_loc.numpy(), 0.0, atol=1e-12)

@@ -99,3 +99,11 @@ def test_a_mixture_batch_smaller_than_its_components_is_refused_before_training(
     with pytest.raises(ValueError, match="batch_size.*mixture_components = 80.*16"):
         TrainConfig(batch_size=16).resolve(2)
     assert TrainConfig(batch_size=16, mixture_components=16).resolve(2).batch_size == 16
+
+
+def test_a_mixture_start_below_the_std_floor_is_refused_at_resolve():
+    """The 2-D recipe's components start at init_component_scale * init_scale: a product at or
+    below MIN_SCALE (1e-3) is refused with both fields named, before any model is built."""
+    with pytest.raises(ValueError, match=r"^init_component_scale, init_scale: .* got 0.05 \* 0.02"):
+        TrainConfig(init_scale=0.02).resolve(2)
+    assert TrainConfig(init_scale=0.02, init_component_scale=0.25).resolve(2).init_scale == 0.02

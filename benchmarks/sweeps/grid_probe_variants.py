@@ -135,7 +135,7 @@ def _r1_r2_losses(factor):
 def _entropy_losses(holder):
     from gan_theory.training.steps import generate, generator_losses
 
-    def losses(generator, disc, z, loss, data_log_prob, real_label, fake_label):
+    def losses(generator, disc, z, loss, data_log_prob, real_label, fake_label, entropy_weight=None):
         base = generator_losses(generator, disc, z, loss, data_log_prob, real_label, fake_label)
         x, w = generate(generator, z)
         mu, sigma = generator.loc, generator.scale()
@@ -151,10 +151,12 @@ def main(argv):
     variant, rest = argv[0], argv[1:]
     arg = rest.pop(0) if variant in ("ema", "init_component_scale", "r1_decay", "scale_lr", "logit_lr", "d_ema", "alloc", "r2", "entropy") else None
     steps, n = int(rest[0]), int(rest[1])
-    if "INIT_COMPONENT_SCALE" in os.environ:
-        mixture.INIT_COMPONENT_SCALE = float(os.environ["INIT_COMPONENT_SCALE"])
+    # the recipe as it was when these probes ran: no entropy bonus in the trainer, the module's
+    # initial component std (0.25) unless the environment or the variant sets it
+    base = dict(init_component_scale=float(os.environ.get("INIT_COMPONENT_SCALE", mixture.INIT_COMPONENT_SCALE)),
+                entropy_weight=0.0)
     if variant == "init_component_scale":
-        mixture.INIT_COMPONENT_SCALE = float(arg)
+        base["init_component_scale"] = float(arg)
     elif variant == "r2":
         import gan_theory.training.steps as step_functions
         step_functions.discriminator_update.__kwdefaults__["losses"] = _r1_r2_losses(float(arg))
@@ -169,7 +171,7 @@ def main(argv):
     target = gt.toys.ring(std=0.1) if os.environ.get("TARGET") == "ring" else gt.toys.grid(std=0.1)
     if variant == "d_standardize":
         _standardize_discriminator(target)
-    tr = EnsembleTrainer(target, gt.TrainConfig(ensemble=n, seed=0, steps=steps, log_every=steps))
+    tr = EnsembleTrainer(target, gt.TrainConfig(ensemble=n, seed=0, steps=steps, log_every=steps, **base))
     gen = tr.chunks[0].generator
     decays = [float(d) for d in arg.split(",")] if variant == "ema" else []
     ema = {d: [p.detach().clone() for p in gen.parameters()] for d in decays}

@@ -53,10 +53,10 @@ CANDIDATES: dict[str, dict] = {
     # the recipe before the entropy bonus (init_component_scale 0.25, no bonus), 3000 steps as swept
     "mixture_2d": dict(generator="mixture", mixture_components=80, steps=3000, r1_gamma=0.1, d_steps=2,
                        init_scale=3.5, lr_g=5e-3, lr_d=1e-2, batch_size=512, lr_schedule="cosine", lr_final=0.01,
-                       d_hidden=(128, 128)),
+                       d_hidden=(128, 128), init_component_scale=0.25, entropy_weight=0.0),
     # a first prototype for the ring (equal start, K = 8, R1 1)
     "prototype": dict(generator="mixture", mixture_components=8, steps=3000, r1_gamma=1.0, init_scale=2.0,
-                      lr_g=2e-3, lr_d=4e-3, batch_size=512),
+                      lr_g=2e-3, lr_d=4e-3, batch_size=512, init_component_scale=0.25, entropy_weight=0.0),
 }
 
 
@@ -194,7 +194,7 @@ def main(argv=None) -> None:
             {"kind": "grid", "params": {"n": 5, "spacing": 2.0, "std": 0.1}}]
     targets = toys if args.toys else draw_targets(args.targets, args.target_seed)[args.skip:]
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
-    for name in args.recipe or ["mixture_2d"]:
+    for name in args.recipe or ["mixture_2d_entropy"]:
         ov = CANDIDATES[name] if name in CANDIDATES else json.loads(name)
         for t in targets:
             steps = ov.get("steps", 2000)

@@ -46,7 +46,8 @@ class CapturedStep:
         if trainer.device.type != "cuda":
             raise ValueError(f"trainer: a CUDA graph needs a CUDA device, the trainer is on {trainer.device}")
         checks = [("chunks", len(trainer.chunks), 1), ("d_steps", cfg.d_steps, 1), ("r1_gamma", cfg.r1_gamma, 0.0),
-                  ("lr_schedule", cfg.lr_schedule, "constant"), ("discriminator", cfg.discriminator, "mlp")]
+                  ("lr_schedule", cfg.lr_schedule, "constant"), ("discriminator", cfg.discriminator, "mlp"),
+                  ("entropy_weight", cfg.entropy_weight or 0.0, 0.0)]
         for name, got, want in checks:
             if got != want:
                 raise ValueError(f"{name}: the captured step supports {want!r} only, got {got!r}")

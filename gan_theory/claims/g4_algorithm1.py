@@ -89,7 +89,9 @@ def flow_1d(ctx: CheckContext) -> tuple:
 
 def mixture_2d(ctx: CheckContext) -> tuple:
     # The defaults (generator="auto": the 2-D mixture generator and its recipe in
-    # gan_theory/training/recipes.py, measured by benchmarks/sweeps/sweep_2d.py). The trained D
+    # gan_theory/training/recipes.py, measured by benchmarks/sweeps/sweep_2d.py and steps_2d.py;
+    # the recipe's entropy bonus decays towards 0 over the run, so the last steps are
+    # Algorithm 1's: issue 10 asks for this route to be the defaults'). The trained D
     # is measured only at the first and last steps, to 1e-4: this route reports C(G), which is
     # computed to quadrature_atol whatever the D's tolerance.
     cfg = TrainConfig(ensemble=8, seed=ctx.seed, log_every=100_000, network_quadrature_atol=1e-4)

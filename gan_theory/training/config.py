@@ -41,7 +41,8 @@ MIXTURE_FIELDS = ("mixture_components", "init_component_scale", "entropy_weight"
 
 def entropy_factor(step: int, steps: int) -> float:
     """Multiplier of the entropy bonus at generator step ``step``: ``(1 + cos(pi t/T))/2``, from 1
-    to 0 over the run whatever the learning rates' schedule (the last steps are Algorithm 1's)."""
+    at t = 0 towards 0 at t = T whatever the learning rates' schedule (the last step, t = T - 1,
+    has ``~ pi^2 / (4 T^2)``: the last steps are Algorithm 1's up to that)."""
     if steps <= 1:
         return 1.0
     return 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / steps))
@@ -134,8 +135,9 @@ class TrainConfig:
         ``lambda_0 >= 0``, the mixture generator's entropy bonus, *recipe*: its loss gains
         ``lambda(t) E_{p_g} log p_g = -lambda(t) H(p_g)`` (estimated on its weighted sample, exact
         density; Dieng et al. 2019's PresGAN entropy regulariser), with ``lambda(t)`` decayed
-        from ``lambda_0`` to 0 on a cosine over the run (:func:`entropy_factor`), so that the
-        last steps are Algorithm 1's and the fixed point is still ``p_g = p_data``. It keeps
+        from ``lambda_0`` towards 0 on a cosine over the run (:func:`entropy_factor`), so that the
+        last steps are Algorithm 1's (up to ``lambda_0 pi^2 / (4 T^2)``) and the game they play
+        has the fixed point ``p_g = p_data``. The logged generator loss includes the term. It keeps
         components from narrowing below the data's modes (issue 10's 5x5 grid,
         :mod:`gan_theory.training.recipes`). 0: none. A value > 0 needs the mixture generator.
     grid_points : int
@@ -296,6 +298,7 @@ class TrainConfig:
         (:data:`~gan_theory.training.recipes.FALLBACK`). Fields set by the user are kept.
         Resolving a resolved configuration returns it unchanged. The trainer runs with, and
         writes to ``config.json``, the resolved configuration."""
+        from .mixture import MIN_SCALE
         from .recipes import AUTO, FALLBACK, MIXTURE_FALLBACK, recipe
 
         dim = check_int("dim", dim, lower=1, upper=2)
@@ -319,6 +322,10 @@ class TrainConfig:
                                      f"{generator!r} for {dim}-D data; leave {name} unset or use "
                                      f"generator='mixture', got {name}={getattr(self, name)}")
         resolved = self.replace(**changes)
+        if generator == "mixture" and not resolved.init_component_scale * resolved.init_scale > MIN_SCALE:
+            raise ValueError(f"init_component_scale, init_scale: the mixture's components start with std "
+                             f"init_component_scale * init_scale, which must exceed its floor MIN_SCALE = "
+                             f"{MIN_SCALE}; got {resolved.init_component_scale} * {resolved.init_scale}")
         if generator == "mixture" and resolved.batch_size < resolved.mixture_components:
             raise ValueError(f"batch_size: the mixture generator samples every component in each minibatch (a "
                              f"stratified sample), so it needs batch_size >= mixture_components = "
